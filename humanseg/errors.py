@@ -1,0 +1,21 @@
+"""Errors a user can cause. The CLI prints them in one line and exits non-zero."""
+
+
+class HumansegError(Exception):
+    """Base class: the message says what went wrong and what to do."""
+
+
+class InputError(HumansegError):
+    """An input file is missing, unreadable, empty or of an unsupported kind."""
+
+
+class OutputError(HumansegError):
+    """An output cannot be written (same as input, no space, no permission)."""
+
+
+class ModelError(HumansegError):
+    """A model name or file is unknown or cannot be loaded."""
+
+
+class DeviceError(HumansegError):
+    """A camera or virtual camera is missing."""

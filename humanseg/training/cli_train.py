@@ -1,0 +1,41 @@
+"""Arguments of `humanseg train` (kept beside the config they fill)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from .config import TrainConfig
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument("--model", default=d.model, help="registered architecture (see `humanseg models --arch`)")
+    p.add_argument("--model-kwargs", default="{}", help='JSON keyword arguments for the model, e.g. \'{"width": 0.5}\'')
+    p.add_argument("--data", default=d.data, help="folder with train/ and val/ (<source>/images + masks) and optional backgrounds/")
+    p.add_argument("--out", default=d.out, help="run folder: checkpoints, log.csv, log.png")
+    p.add_argument("--size", default=f"{d.size[0]}x{d.size[1]}", help="canvas long x short side, e.g. 256x144")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--losses", default=json.dumps(d.losses), help='JSON weights, e.g. \'{"ce": 0.8, "lovasz": 0.2, "scl": 0.5}\'')
+    p.add_argument("--class-weights", default=None, help="JSON list, e.g. [1.0, 2.0]")
+    p.add_argument("--synth-prob", type=float, default=d.synth_prob, help="share of samples pasted onto a new background")
+    p.add_argument("--workers", type=int, default=d.workers)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--device", default=d.device)
+    p.add_argument("--limit-train", type=int, default=d.limit_train)
+    p.add_argument("--max-minutes", type=float, default=d.max_minutes)
+    p.add_argument("--val-every", type=int, default=d.val_every)
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+
+
+def config_from_args(a: argparse.Namespace) -> TrainConfig:
+    long_side, short_side = (int(v) for v in a.size.lower().split("x"))
+    return TrainConfig(
+        model=a.model, model_kwargs=json.loads(a.model_kwargs), data=a.data, out=a.out,
+        size=(long_side, short_side), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
+        weight_decay=a.weight_decay, losses=json.loads(a.losses),
+        class_weights=json.loads(a.class_weights) if a.class_weights else None, synth_prob=a.synth_prob,
+        workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,
+        val_every=a.val_every)

@@ -1,0 +1,33 @@
+"""Training configuration: one dataclass, saved inside every checkpoint."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class TrainConfig:
+    model: str = "pphumanseg-v2"
+    model_kwargs: dict = field(default_factory=dict)
+    data: str = "../shared/data"          # holds train/ and val/ (each <source>/{images,masks}) and optional backgrounds/
+    out: str = "runs/portrait"
+    size: tuple[int, int] = (256, 144)   # long x short side; batches alternate landscape and portrait canvases
+    epochs: int = 100
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 2.0
+    losses: dict = field(default_factory=lambda: {"ce": 0.8, "lovasz": 0.2})
+    class_weights: list | None = None
+    synth_prob: float = 0.5
+    portrait_share: float = 0.5
+    workers: int = -1                    # -1: one per CPU core (at most 16)
+    seed: int = 0
+    device: str = "auto"                 # auto: cuda when present, else cpu
+    amp: bool = True                     # bfloat16 autocast on CUDA
+    limit_train: int = 0                 # >0: use only the first N training pairs (smoke tests)
+    max_minutes: float = 0.0             # >0: stop when this wall-clock budget is spent; the LR schedule
+                                         #     then follows elapsed time (runs are no longer bit-reproducible)
+    val_every: int = 1                   # validate (and plot) every N epochs, and after the last
+
+    def to_dict(self) -> dict:
+        return asdict(self)

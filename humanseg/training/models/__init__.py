@@ -1,0 +1,39 @@
+"""Model registry: `create_model(name, **kwargs)`; the kwargs are the config saved with the weights."""
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import nn
+
+from ...errors import ModelError
+from .deeplabv3p import DeepLabV3PlusMobileNetV2
+from .pphumanseg_lite import PPHumanSegLite
+from .pphumanseg_v2 import PPHumanSegV2
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "pphumanseg-lite": PPHumanSegLite,
+    "pphumanseg-v2": PPHumanSegV2,
+    "deeplabv3p-mbv2": DeepLabV3PlusMobileNetV2,
+}
+
+
+def create_model(name: str, **kwargs) -> nn.Module:
+    if name not in MODELS:
+        raise ModelError(f"unknown model '{name}'; choose one of: {', '.join(sorted(MODELS))}")
+    return MODELS[name](**kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_flops(model: nn.Module, height: int, width: int) -> int:
+    """Floating-point operations of one forward pass on a 1x3xHxW input (torch's FLOP counter;
+    a multiply-add counts as 2)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, 3, height, width))
+    return counter.get_total_flops()

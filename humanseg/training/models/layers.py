@@ -1,0 +1,89 @@
+"""Small building blocks shared by the architectures."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ACTIVATIONS = {
+    "relu": lambda: nn.ReLU(inplace=True),
+    "relu6": lambda: nn.ReLU6(inplace=True),
+    "hswish": lambda: nn.Hardswish(inplace=True),
+    "none": nn.Identity,
+}
+
+
+class ConvBNAct(nn.Sequential):
+    """Conv2d (no bias) + BatchNorm + activation; 'same' padding for odd kernels."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1,
+                 dilation: int = 1, act: str = "relu"):
+        padding = dilation * (kernel - 1) // 2
+        super().__init__(
+            nn.Conv2d(cin, cout, kernel, stride, padding, dilation=dilation, groups=groups, bias=False),
+            nn.BatchNorm2d(cout),
+            ACTIVATIONS[act](),
+        )
+
+
+class SeparableConv(nn.Sequential):
+    """Depthwise kxk conv + BN + act, then pointwise 1x1 conv + BN + act."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, dilation: int = 1,
+                 act: str = "relu"):
+        super().__init__(
+            ConvBNAct(cin, cin, kernel, stride, groups=cin, dilation=dilation, act=act),
+            ConvBNAct(cin, cout, 1, act=act),
+        )
+
+
+class SqueezeExcite(nn.Module):
+    """Channel attention: global mean -> bottleneck -> hard-sigmoid gate."""
+
+    def __init__(self, channels: int, reduction: int = 4):
+        super().__init__()
+        hidden = make_divisible(channels // reduction)
+        self.reduce = nn.Conv2d(channels, hidden, 1)
+        self.expand = nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = x.mean((2, 3), keepdim=True)
+        s = F.relu(self.reduce(s), inplace=True)
+        return x * F.hardsigmoid(self.expand(s))
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2/V3 block: 1x1 expand, depthwise kxk, optional SE, linear 1x1 project."""
+
+    def __init__(self, cin: int, hidden: int, cout: int, kernel: int = 3, stride: int = 1,
+                 dilation: int = 1, se: bool = False, act: str = "relu"):
+        super().__init__()
+        layers: list[nn.Module] = []
+        if hidden != cin:
+            layers.append(ConvBNAct(cin, hidden, 1, act=act))
+        layers.append(ConvBNAct(hidden, hidden, kernel, stride, groups=hidden, dilation=dilation, act=act))
+        if se:
+            layers.append(SqueezeExcite(hidden))
+        layers.append(ConvBNAct(hidden, cout, 1, act="none"))
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """Round channels to a multiple of `divisor`, never dropping more than 10%."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def resize_to(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Bilinear resize of x to ref's spatial size (works for any, odd, size)."""
+    return F.interpolate(x, size=ref.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    n, c, h, w = x.shape
+    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
