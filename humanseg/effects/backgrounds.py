@@ -1,0 +1,151 @@
+"""Effects that replace what is behind the person. Each is a callable
+`effect(frame_bgr uint8 HxWx3, mask float32 HxW in [0, 1]) -> uint8 HxWx3 (or HxWx4 for Transparent)`.
+
+Background effects also expose `background(frame, mask)` so other effects (CommentsBehind) can
+draw on it before the person is put back on top.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from .composite import composite
+
+
+class BackgroundEffect:
+    def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return composite(frame, self.background(frame, mask), mask)
+
+
+class Blur(BackgroundEffect):
+    """Blur the background. strength: Gaussian sigma in % of the frame's short side.
+
+    Mask-aware: the blur is a normalised convolution of the background pixels only
+    (blur(frame * (1 - m)) / blur(1 - m)), so the person never smears into the background as a
+    halo. Computed at reduced resolution (the result is smooth anyway) and upsampled.
+    """
+
+    def __init__(self, strength: float = 3.0):
+        self.strength = float(strength)
+
+    def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        h, w = frame.shape[:2]
+        sigma_full = max(1.0, self.strength / 100 * min(h, w))
+        factor = max(1, int(sigma_full // 3))
+        small = (max(1, w // factor), max(1, h // factor))
+        sigma = sigma_full / factor
+        img = cv2.resize(frame, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+        weight = 1.0 - cv2.resize(mask, small, interpolation=cv2.INTER_AREA)
+        weight = np.clip(weight, 0.0, 1.0) ** 2  # trust clear background pixels most
+        num = cv2.GaussianBlur(img * weight[..., None], (0, 0), sigma)
+        den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
+        plain = cv2.GaussianBlur(img, (0, 0), sigma)
+        out = np.where(den > 1e-3, num / np.maximum(den, 1e-6), plain)
+        out = np.clip(out, 0, 255).astype(np.uint8)
+        return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+class Color(BackgroundEffect):
+    """A flat colour. rgb: (r, g, b) 0-255 or '#RRGGBB'."""
+
+    def __init__(self, rgb: tuple[int, int, int] | str = (0, 177, 64)):
+        if isinstance(rgb, str):
+            rgb = parse_hex_color(rgb)
+        self.bgr = tuple(int(c) for c in rgb[::-1])
+
+    def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.full_like(frame, self.bgr)
+
+
+def parse_hex_color(text: str) -> tuple[int, int, int]:
+    value = text.strip().lstrip("#")
+    if len(value) != 6 or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise InputError(f"colour '{text}' is not of the form #RRGGBB")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale to cover (width, height) keeping aspect ratio, then centre-crop (no stretching)."""
+    h, w = image.shape[:2]
+    scale = max(width / w, height / h)
+    nw, nh = max(width, round(w * scale)), max(height, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (nw, nh), interpolation=interp)
+    x, y = (nw - width) // 2, (nh - height) // 2
+    return resized[y:y + height, x:x + width]
+
+
+class Image(BackgroundEffect):
+    """A still image behind the person, cover-fitted (cached per frame size)."""
+
+    def __init__(self, path: str | Path):
+        from ..io.images import read_image
+
+        self.path = Path(path)
+        self.image = read_image(self.path)
+        self._cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        key = (frame.shape[1], frame.shape[0])
+        if key not in self._cache:
+            self._cache = {key: cover_fit(self.image, *key)}
+        return self._cache[key]
+
+
+class VideoBackground(BackgroundEffect):
+    """A video behind the person, looping, one background frame per call, cover-fitted."""
+
+    def __init__(self, path: str | Path):
+        from ..io.video import VideoReader
+
+        self.path = Path(path)
+        self._reader = VideoReader(self.path)
+        self._frames = None
+
+    def _next(self) -> np.ndarray:
+        if self._frames is None:
+            self._frames = iter(self._reader.frames())
+        frame = next(self._frames, None)
+        if frame is None:
+            self._frames = iter(self._reader.frames())
+            frame = next(self._frames, None)
+            if frame is None:
+                raise InputError(f"{self.path}: background video has no frames")
+        return frame
+
+    def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return cover_fit(self._next(), frame.shape[1], frame.shape[0])
+
+
+class Transparent:
+    """The person on a transparent background: uint8 HxWx4 BGRA, alpha = mask."""
+
+    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        alpha = np.clip(mask * 255 + 0.5, 0, 255).astype(np.uint8)
+        return np.dstack([frame, alpha])
+
+
+class MaskOnly:
+    """The person map itself as a gray image (white = person), uint8 HxWx3."""
+
+    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        gray = np.clip(mask * 255 + 0.5, 0, 255).astype(np.uint8)
+        return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+
+
+class Overlay:
+    """The frame with the person tinted (for checking masks). rgb: tint colour."""
+
+    def __init__(self, rgb: tuple[int, int, int] = (255, 0, 128), opacity: float = 0.5):
+        self.bgr = np.array(rgb[::-1], np.float32)
+        self.opacity = opacity
+
+    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        tinted = np.clip(frame * (1 - self.opacity) + self.bgr * self.opacity, 0, 255).astype(np.uint8)
+        return composite(tinted, frame, mask)

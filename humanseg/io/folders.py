@@ -1,0 +1,39 @@
+"""Find image/mask pairs in `<root>/<source>/{images,masks}` trees.
+
+Mask convention: 0 = background, 255 = person (any value > 127 counts as person after checks).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+@dataclass(frozen=True)
+class Pair:
+    image: Path
+    mask: Path
+
+
+def find_pairs(root: Path) -> list[Pair]:
+    """All (image, mask) pairs under root: every `images/` folder with a sibling `masks/` folder.
+
+    A mask is matched by stem, any image suffix. Images without a mask are ignored.
+    """
+    root = Path(root)
+    pairs = []
+    for images_dir in sorted(p for p in root.rglob("images") if p.is_dir()):
+        masks_dir = images_dir.parent / "masks"
+        if not masks_dir.is_dir():
+            continue
+        masks = {m.stem: m for m in masks_dir.iterdir() if m.suffix.lower() in IMAGE_SUFFIXES}
+        for image in sorted(images_dir.iterdir()):
+            if image.suffix.lower() in IMAGE_SUFFIXES and image.stem in masks:
+                pairs.append(Pair(image, masks[image.stem]))
+    return pairs
+
+
+def find_images(root: Path) -> list[Path]:
+    """All image files below root (used for backgrounds and calibration folders)."""
+    return sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())

@@ -1,0 +1,101 @@
+"""Reading any still image as 8-bit BGR, and writing outputs atomically."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError, OutputError
+
+MAX_PIXELS = 120_000_000  # ~ 11000 x 11000; larger images are refused with a clear message
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def to_bgr8(image: np.ndarray) -> np.ndarray:
+    """Any decoded image (gray, gray+alpha, BGR, BGRA; 8 or 16 bit; float) -> uint8 HxWx3 BGR."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image.astype(np.float32) * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    channels = image.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(image[..., 0], cv2.COLOR_GRAY2BGR)
+    if channels == 2:
+        return cv2.cvtColor(image[..., 0], cv2.COLOR_GRAY2BGR)
+    if channels == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """uint8 HxWx3 BGR; raises InputError naming the file for anything unusable."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected an image file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{path}: file is empty")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        image = None
+    if image is None or image.size == 0:
+        raise InputError(f"{path}: not a readable image (corrupt, truncated or unsupported format)")
+    if image.shape[0] * image.shape[1] > MAX_PIXELS:
+        raise InputError(f"{path}: image is {image.shape[1]}x{image.shape[0]}, larger than the "
+                         f"{MAX_PIXELS // 1_000_000} MP limit; downscale it first")
+    return to_bgr8(image)
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    a, b = Path(a), Path(b)
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output_path(inp: str | Path, out: str | Path) -> None:
+    """Refuse to write over the input or into a missing folder."""
+    inp, out = Path(inp), Path(out)
+    if same_file(inp, out) or inp.resolve() == out.resolve():
+        raise OutputError(f"{out}: output path is the input; choose another output so the input is kept")
+    if not out.parent.exists():
+        raise OutputError(f"{out.parent}: output folder does not exist")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename; no partial file is left on failure."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc}); check free space and permissions") from exc
+
+
+def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> None:
+    """Encode by the path's suffix (.png keeps alpha) and write atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise OutputError(f"{path}: unsupported output type '{suffix}'; use .png, .jpg or .webp")
+    if suffix in {".jpg", ".jpeg"} and image.ndim == 3 and image.shape[2] == 4:
+        raise OutputError(f"{path}: JPEG has no transparency; use a .png output for a transparent cut-out")
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if suffix in {".jpg", ".jpeg"} else []
+    ok, encoded = cv2.imencode(suffix, image, params)
+    if not ok:
+        raise OutputError(f"{path}: could not encode the image")
+    atomic_write_bytes(path, encoded.tobytes())

@@ -1,0 +1,96 @@
+"""Mask clean-up: threshold, morphological gate, blob filtering, feathering, guided refinement."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class PostProcess:
+    """Options applied in this order. Maps are float32 HxW in [0, 1].
+
+    threshold: None keeps the soft map; a value gives a hard 0/1 mask.
+    gate: PP-HumanSeg's morphological gate: erode the thresholded mask with a small kernel,
+        dilate it with a larger one, and multiply the soft map by the result (kills specks,
+        keeps soft edges). (erode_px, dilate_px) at frame resolution, or None.
+    keep_largest: keep only the largest connected person region.
+    min_blob_fraction: drop person regions smaller than this share of the frame.
+    refine: guided-filter edge refinement with the frame as guide (radius in px, or 0 to skip).
+    feather: Gaussian sigma in px applied to the final edge (0 to skip).
+    """
+
+    threshold: float | None = None
+    gate: tuple[int, int] | None = None
+    keep_largest: bool = False
+    min_blob_fraction: float = 0.0
+    refine: int = 0
+    feather: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.threshold is not None or self.gate or self.keep_largest or self.min_blob_fraction
+                    or self.refine or self.feather)
+
+    def __call__(self, prob: np.ndarray, frame_bgr: np.ndarray | None = None) -> np.ndarray:
+        if self.gate:
+            prob = morphological_gate(prob, *self.gate)
+        if self.keep_largest or self.min_blob_fraction:
+            prob = filter_blobs(prob, self.keep_largest, self.min_blob_fraction)
+        if self.refine and frame_bgr is not None:
+            prob = guided_refine(frame_bgr, prob, self.refine)
+        if self.threshold is not None:
+            prob = (prob >= self.threshold).astype(np.float32)
+        if self.feather:
+            prob = cv2.GaussianBlur(prob, (0, 0), self.feather)
+        return prob
+
+
+def morphological_gate(prob: np.ndarray, erode_px: int, dilate_px: int, level: float = 0.5) -> np.ndarray:
+    hard = (prob >= level).astype(np.uint8)
+    if erode_px > 0:
+        hard = cv2.erode(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode_px + 1,) * 2))
+    if dilate_px > 0:
+        hard = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate_px + 1,) * 2))
+    return prob * hard.astype(np.float32)
+
+
+def filter_blobs(prob: np.ndarray, keep_largest: bool, min_fraction: float, level: float = 0.5) -> np.ndarray:
+    hard = (prob >= level).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(hard, connectivity=8)
+    if n <= 1:
+        return prob
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.zeros(n, bool)
+    if keep_largest:
+        keep[1 + int(np.argmax(areas))] = True
+    else:
+        keep[1:] = areas >= min_fraction * prob.size
+    if keep_largest and min_fraction:
+        keep[1:] &= areas >= min_fraction * prob.size
+    # soft edges around kept regions survive: gate by a slightly dilated keep-mask
+    gate = cv2.dilate(keep[labels].astype(np.uint8), np.ones((5, 5), np.uint8))
+    return prob * gate.astype(np.float32)
+
+
+def guided_refine(frame_bgr: np.ndarray, prob: np.ndarray, radius: int = 8, eps: float = 1e-3,
+                  work_scale: int = 4) -> np.ndarray:
+    """Fast guided filter (He et al. 2010/2015) with the gray frame as guide: coefficients are
+    computed at 1/work_scale resolution, upsampled and applied at full resolution, so edges
+    follow the frame's own edges (hair, shoulders)."""
+    h, w = prob.shape
+    guide = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) * (1.0 / 255)
+    small = (max(1, w // work_scale), max(1, h // work_scale))
+    g = cv2.resize(guide, small, interpolation=cv2.INTER_AREA)
+    p = cv2.resize(prob, small, interpolation=cv2.INTER_AREA)
+    r = max(1, radius // work_scale)
+    box = lambda x: cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1))  # noqa: E731
+    mean_g, mean_p = box(g), box(p)
+    var_g = box(g * g) - mean_g * mean_g
+    cov_gp = box(g * p) - mean_g * mean_p
+    a = cov_gp / (var_g + eps)
+    b = mean_p - a * mean_g
+    a = cv2.resize(box(a), (w, h), interpolation=cv2.INTER_LINEAR)
+    b = cv2.resize(box(b), (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(a * guide + b, 0.0, 1.0)

@@ -1,0 +1,164 @@
+"""Checkpoint -> ONNX (opset 17, dynamic batch/height/width), parity-checked, simplified;
+optional static INT8 quantisation with ONNX Runtime."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import InputError, ModelError
+from .models import create_model
+
+PARITY_TOLERANCE = 1e-3  # max abs difference of logits between PyTorch and ONNX Runtime
+
+
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """Returns (model in eval mode, checkpoint dict without weights)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        model = create_model(state["model"], **state.get("model_kwargs", {}))
+        model.load_state_dict(state["state_dict"])
+    except (KeyError, RuntimeError, EOFError, OSError) as exc:
+        raise ModelError(f"{path}: not a humanseg checkpoint ({exc.__class__.__name__})") from exc
+    model.eval()
+    return model, {k: v for k, v in state.items() if k not in ("state_dict", "optimizer")}
+
+
+def _canvas(info: dict) -> tuple[int, int]:
+    size = info.get("config", {}).get("size", (256, 144))
+    return max(size), min(size)
+
+
+def export_onnx(model: torch.nn.Module, out: Path, canvas: tuple[int, int], metadata: dict) -> None:
+    """Write model as ONNX to `out` (atomically). Input 'image' Nx3xHxW RGB [-1, 1]; output 'logits' Nx2xHxW."""
+    import onnx
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, torch.zeros(1, 3, canvas[1], canvas[0]), str(raw), opset_version=17,
+                              input_names=["image"], output_names=["logits"], dynamo=False,
+                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                            "logits": {0: "batch", 2: "height", 3: "width"}})
+        proto = onnx.load(str(raw))
+        try:
+            import onnxslim
+
+            proto = onnxslim.slim(proto)
+        except ImportError:
+            pass
+        meta = {"humanseg.canvas": f"{canvas[0]}x{canvas[1]}", "humanseg.input": "RGB NCHW float32 in [-1, 1]",
+                "humanseg.output": "2-class logits NCHW, channel 1 = person"}
+        meta.update({f"humanseg.{k}": (v if isinstance(v, str) else json.dumps(v)) for k, v in metadata.items()})
+        del proto.metadata_props[:]
+        for key, value in meta.items():
+            proto.metadata_props.add(key=key, value=value)
+        part = out.with_name(out.name + ".part")
+        onnx.save(proto, str(part))
+        os.replace(part, out)
+
+
+def parity(model: torch.nn.Module, onnx_path: Path, sizes=((144, 256), (256, 144), (97, 131))) -> float:
+    """Max abs logit difference between PyTorch and ONNX Runtime over a few input sizes (batch 2)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    gen = torch.Generator().manual_seed(0)
+    for h, w in sizes:
+        x = torch.rand(2, 3, h, w, generator=gen) * 2 - 1
+        with torch.no_grad():
+            ref = model(x).numpy()
+        got = session.run(None, {"image": x.numpy()})[0]
+        worst = max(worst, float(np.abs(ref - got).max()))
+    return worst
+
+
+def export_checkpoint(ckpt: str | Path, out: str | Path) -> dict:
+    """Export, check parity, return a report dict (printed by the CLI)."""
+    model, info = load_checkpoint(ckpt)
+    canvas = _canvas(info)
+    out = Path(out)
+    export_onnx(model, out, canvas, {"architecture": info["model"], "model_kwargs": info.get("model_kwargs", {})})
+    diff = parity(model, out)
+    if diff > PARITY_TOLERANCE:
+        out.unlink()
+        raise ModelError(f"ONNX output differs from PyTorch by {diff:.2e} (> {PARITY_TOLERANCE}); nothing written")
+    return {"onnx": str(out), "bytes": out.stat().st_size, "parity_max_abs_diff": diff, "canvas": f"{canvas[0]}x{canvas[1]}"}
+
+
+class _LetterboxCalibration:
+    """Feeds letterboxed calibration images to ONNX Runtime's static quantiser."""
+
+    def __init__(self, images: list[Path], limit: int = 64):
+        from ..io.images import read_image
+        from ..runtime.preprocess import prepare
+
+        self.batches = []
+        for path in images[:limit]:
+            x, _ = prepare(read_image(path), canvas=None)
+            self.batches.append({"image": x})
+        self.iter = iter(self.batches)
+
+    def get_next(self):
+        return next(self.iter, None)
+
+    def rewind(self):
+        self.iter = iter(self.batches)
+
+
+def quantize_int8(fp32: Path, out: Path, calib_dir: Path) -> dict:
+    """Static INT8 (QDQ, per-channel weights) from calibration images; returns size and speed."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from .data.folders import find_images
+
+    images = [p for p in find_images(calib_dir) if "masks" not in p.parts]
+    if not images:
+        raise InputError(f"{calib_dir}: no calibration images found")
+    with tempfile.TemporaryDirectory() as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+        part = Path(tmp) / "int8.onnx"
+        quantize_static(str(pre), str(part), _LetterboxCalibration(images), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax)
+        import onnx
+
+        src_meta = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
+        proto = onnx.load(str(part))
+        for k, v in src_meta.items():
+            proto.metadata_props.add(key=k, value=v)
+        onnx.save(proto, str(part))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, out)
+    return {"int8": str(out), "int8_bytes": out.stat().st_size, "fp32_bytes": fp32.stat().st_size,
+            "fp32_ms": _model_ms(fp32), "int8_ms": _model_ms(out), "calibration_images": min(len(images), 64)}
+
+
+def _model_ms(path: Path, runs: int = 50) -> float:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = np.zeros((1, 3, 144, 256), np.float32)
+    for _ in range(5):
+        session.run(None, {"image": x})
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        session.run(None, {"image": x})
+        times.append(time.perf_counter() - t0)
+    return round(float(np.median(times)) * 1e3, 3)
