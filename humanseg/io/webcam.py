@@ -11,6 +11,7 @@ from ..errors import DeviceError
 
 def run_webcam(camera: int, effect, segmenter, temporal: str = "flow", virtual_cam: bool = False,
                max_frames: int = 0) -> None:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our own message says what failed
     cap = cv2.VideoCapture(camera)
     if not cap.isOpened():
         raise DeviceError(f"no camera at index {camera}; plug one in or pass --camera N")

@@ -1,0 +1,110 @@
+"""Shared fixtures: every test makes its own small data; nothing from ../shared is used."""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_IMAGE = REPO / "examples" / "astronaut.jpg"
+EXAMPLE_VIDEO = REPO / "examples" / "astronaut.mp4"
+
+
+def person_like(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A BGR image with a 'person' (head + torso ellipses) over a textured background, and its 0/255 mask."""
+    bg = rng.integers(0, 255, (max(1, h // 8), max(1, w // 8), 3), dtype=np.uint8)
+    img = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+    mask = np.zeros((h, w), np.uint8)
+    cx = int(w * rng.uniform(0.35, 0.65))
+    cv2.ellipse(mask, (cx, int(h * 0.3)), (max(2, w // 10), max(2, h // 8)), 0, 0, 360, 255, -1)
+    cv2.ellipse(mask, (cx, int(h * 0.85)), (max(3, w // 4), max(3, h // 3)), 0, 0, 360, 255, -1)
+    color = rng.integers(0, 255, 3).tolist()
+    img[mask > 0] = color
+    return img, mask
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """<root>/{train,val}/toy/{images,masks} with a few person-like images, plus backgrounds/."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 8), ("val", 4)):
+        for sub in ("images", "masks"):
+            (root / split / "toy" / sub).mkdir(parents=True)
+        for i in range(n):
+            h, w = (120, 90) if i % 2 else (90, 120)
+            img, mask = person_like(h, w, rng)
+            cv2.imwrite(str(root / split / "toy" / "images" / f"{i:03d}.jpg"), img)
+            cv2.imwrite(str(root / split / "toy" / "masks" / f"{i:03d}.png"), mask)
+    (root / "backgrounds").mkdir()
+    for i in range(3):
+        cv2.imwrite(str(root / "backgrounds" / f"bg{i}.jpg"), rng.integers(0, 255, (80, 100, 3), dtype=np.uint8))
+    return root
+
+
+@pytest.fixture(scope="session")
+def example_image() -> np.ndarray:
+    return cv2.imread(str(EXAMPLE_IMAGE))
+
+
+@pytest.fixture(scope="session")
+def segmenter():
+    from humanseg import Segmenter
+
+    return Segmenter("portrait", threads=2)
+
+
+def make_video(path: Path, n: int = 12, size: tuple[int, int] = (96, 64), fps: int = 10, audio: bool = True,
+               pts: list[int] | None = None, codec: str = "libx264") -> Path:
+    """A small test clip: a moving person-like blob; optional AAC tone; optional explicit pts (VFR)."""
+    import av
+
+    w, h = size
+    rng = np.random.default_rng(1)
+    with av.open(str(path), "w") as out:
+        v = out.add_stream(codec, rate=fps)
+        v.width, v.height = w, h
+        v.pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
+        if pts is not None:
+            v.codec_context.time_base = Fraction(1, 1000)
+            v.time_base = Fraction(1, 1000)
+        a = out.add_stream("aac", rate=16000) if audio else None
+        for i in range(n):
+            img, _ = person_like(h, w, rng)
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            if pts is not None:
+                frame.pts, frame.time_base = pts[i], Fraction(1, 1000)
+            else:
+                frame.pts = i
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+        if a is not None:
+            samples = int(16000 * n / fps)
+            tone = (0.1 * np.sin(np.arange(samples) / 16000 * 2 * np.pi * 440)).astype(np.float32)
+            for s in range(0, samples, 1024):
+                af = av.AudioFrame.from_ndarray(tone[None, s:s + 1024], format="fltp", layout="mono")
+                af.sample_rate, af.pts, af.time_base = 16000, s, Fraction(1, 16000)
+                for p in a.encode(af):
+                    out.mux(p)
+            for p in a.encode():
+                out.mux(p)
+    return path
+
+
+def probe(path: Path) -> dict:
+    import av
+
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        frames = list(c.decode(video=0))
+        info = {"frames": len(frames), "pts": [f.pts for f in frames], "width": v.codec_context.width,
+                "height": v.codec_context.height, "rate": v.average_rate, "audio": len(c.streams.audio)}
+    if info["audio"]:
+        with av.open(str(path)) as c:
+            info["audio_packets"] = sum(1 for p in c.demux(audio=0) if p.size)
+    return info

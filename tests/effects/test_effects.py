@@ -1,0 +1,72 @@
+import cv2
+import numpy as np
+import pytest
+
+from humanseg.effects import Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, effect_from_spec
+from humanseg.errors import InputError
+
+
+@pytest.fixture
+def scene():
+    rng = np.random.default_rng(0)
+    frame = cv2.resize(rng.integers(0, 255, (18, 32, 3), dtype=np.uint8), (320, 180), interpolation=cv2.INTER_NEAREST)
+    frame[40:180, 120:200] = (10, 20, 250)          # a bright red 'person'
+    mask = np.zeros((180, 320), np.float32)
+    mask[40:180, 120:200] = 1.0
+    return frame, mask
+
+
+def test_blur_keeps_person_and_changes_background_without_halo(scene):
+    frame, mask = scene
+    out = Blur(5)(frame, mask)
+    assert np.array_equal(out[mask == 1], frame[mask == 1])
+    bg = mask == 0
+    assert np.abs(out[bg].astype(int) - frame[bg]).mean() > 10
+    # no halo: background right next to the person must not turn red (normalised convolution)
+    ring = out[60:160, 100:115].astype(int)
+    naive = cv2.GaussianBlur(frame, (0, 0), 9)[60:160, 100:115].astype(int)
+    assert (ring[..., 2] - ring[..., 1]).mean() < (naive[..., 2] - naive[..., 1]).mean()
+
+
+def test_color_and_transparent_and_mask(scene):
+    frame, mask = scene
+    out = Color("#00FF00")(frame, mask)
+    assert tuple(out[0, 0]) == (0, 255, 0)
+    rgba = Transparent()(frame, mask)
+    assert rgba.shape == (180, 320, 4) and rgba[0, 0, 3] == 0 and rgba[100, 150, 3] == 255
+    m = MaskOnly()(frame, mask)
+    assert m[100, 150, 0] == 255 and m[0, 0, 0] == 0
+    ov = Overlay()(frame, mask)
+    assert np.array_equal(ov[0, 0], frame[0, 0]) and not np.array_equal(ov[100, 150], frame[100, 150])
+
+
+def test_image_background_is_cover_fitted_not_stretched(scene, tmp_path):
+    frame, mask = scene
+    bg = np.zeros((100, 100, 3), np.uint8)
+    bg[:, :50] = 255                                  # left half white
+    path = tmp_path / "bg.png"
+    cv2.imwrite(str(path), bg)
+    out = Image(path)(frame, mask)
+    assert out.shape == frame.shape
+    # cover fit scales 100x100 to 320x320 and crops rows: the white/black split stays at x = 160
+    assert out[10, 150].min() == 255 and out[10, 170].max() == 0
+
+
+def test_comments_are_behind_the_person(scene):
+    frame, mask = scene
+    plain = Color((0, 0, 0))
+    effect = CommentsBehind(["HELLO WORLD " * 6] * 6, under=plain, speed=0.0, lanes=6)
+    out = effect(frame, mask)
+    assert np.array_equal(out[mask == 1], frame[mask == 1])       # person untouched
+    assert out[mask == 0].max() > 200                              # text drawn on the background
+
+
+def test_effect_spec_parsing(tmp_path):
+    assert isinstance(effect_from_spec("blur"), Blur)
+    assert isinstance(effect_from_spec("color:#112233"), Color)
+    assert isinstance(effect_from_spec("transparent"), Transparent)
+    assert isinstance(effect_from_spec("blur", comments=["hi"]), CommentsBehind)
+    with pytest.raises(InputError):
+        effect_from_spec("color:#12")
+    with pytest.raises(InputError):
+        effect_from_spec(str(tmp_path / "missing.jpg"))

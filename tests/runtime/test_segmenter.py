@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from humanseg import PostProcess, Segmenter
+from humanseg.errors import InputError, ModelError
+
+
+def test_shipped_model_finds_the_person_in_the_example(segmenter, example_image):
+    mask = segmenter.segment(example_image)
+    h, w = example_image.shape[:2]
+    assert mask.shape == (h, w) and mask.dtype == np.float32
+    assert 0.0 <= mask.min() and mask.max() <= 1.0
+    face = mask[int(h * 0.1):int(h * 0.3), int(w * 0.36):int(w * 0.5)]     # the astronaut's face
+    suit = mask[int(h * 0.6):int(h * 0.95), int(w * 0.15):int(w * 0.55)]  # the orange suit
+    flag = mask[: h // 6, : w // 10]                                      # flag, top-left corner
+    shuttle = mask[: h // 3, int(w * 0.75):]                              # shuttle model, top right
+    assert face.mean() > 0.9 and suit.mean() > 0.9
+    assert flag.mean() < 0.2 and shuttle.mean() < 0.2
+
+
+@pytest.mark.parametrize("kind", ["gray", "rgba", "uint16", "odd"])
+def test_any_frame_kind(segmenter, example_image, kind):
+    img = example_image
+    if kind == "gray":
+        img = img[..., 0]
+    elif kind == "rgba":
+        img = np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
+    elif kind == "uint16":
+        img = img.astype(np.uint16) * 257
+    else:
+        img = img[:101, :77]
+    mask = segmenter.segment(img)
+    assert mask.shape == img.shape[:2]
+    assert np.isfinite(mask).all()
+
+
+def test_rgb_order_matches_bgr(segmenter, example_image):
+    a = segmenter.segment(example_image)
+    b = segmenter.segment(example_image[..., ::-1].copy(), order="rgb")
+    assert np.abs(a - b).max() < 1e-5
+
+
+def test_bad_frames_and_models_are_clear_errors(segmenter, tmp_path):
+    with pytest.raises(InputError):
+        segmenter.segment(np.zeros((0, 0, 3), np.uint8))
+    with pytest.raises(ModelError):
+        Segmenter("no-such-model")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not onnx")
+    with pytest.raises(ModelError):
+        Segmenter(bad)
+
+
+def test_postprocess_threshold_gives_binary_mask(example_image):
+    seg = Segmenter("portrait", threads=2, postprocess=PostProcess(threshold=0.5, keep_largest=True))
+    mask = seg.segment(example_image)
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("mode", ["none", "ema", "flow"])
+def test_stream_modes_on_a_static_scene_are_stable(segmenter, example_image, mode):
+    stream = segmenter.stream(mode)
+    masks = [stream.segment(example_image) for _ in range(4)]
+    single = segmenter.segment(example_image)
+    assert np.abs(masks[-1] - single).mean() < 0.02
+    assert np.abs(masks[-1] - masks[-2]).max() < 0.05
+
+
+def test_stream_rejects_unknown_mode(segmenter):
+    with pytest.raises(ValueError):
+        segmenter.stream("magic")

@@ -1,0 +1,60 @@
+"""The whole chain on a tiny dataset the test makes: train -> export (+INT8) -> eval."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("torch")
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "humanseg", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_train_export_eval_end_to_end(tiny_dataset, tmp_path):
+    out = tmp_path / "run"
+    r = run("train", "--model", "pphumanseg-lite", "--data", tiny_dataset, "--out", out, "--epochs", "2",
+            "--batch-size", "4", "--size", "96x64", "--workers", "0", "--losses",
+            '{"ce": 0.8, "lovasz": 0.2, "scl": 0.5, "dice": 0.1}', "--device", "cpu")
+    assert r.returncode == 0, r.stderr[-2000:]
+    for name in ("best.pt", "last.pt", "log.csv", "log.png", "config.json"):
+        assert (out / name).exists(), name
+    rows = (out / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,train_loss,val_miou") and len(rows) == 3
+
+    r = run("train", "--model", "pphumanseg-lite", "--data", tiny_dataset, "--out", out, "--epochs", "3",
+            "--batch-size", "4", "--size", "96x64", "--workers", "0", "--device", "cpu", "--resume")
+    assert r.returncode == 0 and "resumed" in r.stdout
+    assert len((out / "log.csv").read_text().splitlines()) == 4
+
+    onnx_path = tmp_path / "m.onnx"
+    r = run("export", out / "best.pt", "--onnx", onnx_path, "--int8", "--calib", tiny_dataset / "val")
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["parity_max_abs_diff"] < 1e-3 and report["canvas"] == "96x64"
+    assert report["int8_bytes"] < report["fp32_bytes"]
+
+    for model in (onnx_path, tmp_path / "m.int8.onnx"):
+        r = run("eval", "--model", model, "--data", tiny_dataset / "val")
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert json.loads(r.stdout)["n_images"] == 4
+
+
+def test_train_reports_missing_data_in_one_line(tmp_path):
+    r = run("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "o", "--epochs", "1")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "missing" in r.stderr
+
+
+def test_training_skips_bad_files_and_counts_them(tiny_dataset, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    (data / "train" / "toy" / "images" / "zz_bad.jpg").write_bytes(b"junk")
+    (data / "train" / "toy" / "masks" / "zz_bad.png").write_bytes(b"junk")
+    r = run("train", "--model", "pphumanseg-lite", "--data", data, "--out", tmp_path / "o", "--epochs", "1",
+            "--batch-size", "4", "--size", "64x48", "--workers", "0", "--device", "cpu")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "zz_bad.jpg" in r.stdout and "8 pairs, 1 skipped" in r.stdout
