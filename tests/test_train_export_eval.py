@@ -35,6 +35,7 @@ def test_train_export_eval_end_to_end(tiny_dataset, tmp_path):
     report = json.loads(r.stdout.strip().splitlines()[-1])
     assert report["parity_max_abs_diff"] < 1e-3 and report["canvas"] == "96x64"
     assert report["int8_bytes"] < report["fp32_bytes"]
+    assert isinstance(report["miou_change"], float) and 0 <= report["int8_miou"] <= 1
 
     for model in (onnx_path, tmp_path / "m.int8.onnx"):
         r = run("eval", "--model", model, "--data", tiny_dataset / "val")

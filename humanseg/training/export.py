@@ -124,8 +124,9 @@ def quantize_int8(fp32: Path, out: Path, calib_dir: Path) -> dict:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from .data.folders import find_images
+    from .data.folders import find_images, find_pairs
 
+    calib_dir = Path(calib_dir)
     images = [p for p in find_images(calib_dir) if "masks" not in p.parts]
     if not images:
         raise InputError(f"{calib_dir}: no calibration images found")
@@ -145,8 +146,17 @@ def quantize_int8(fp32: Path, out: Path, calib_dir: Path) -> dict:
         onnx.save(proto, str(part))
         out.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, out)
-    return {"int8": str(out), "int8_bytes": out.stat().st_size, "fp32_bytes": fp32.stat().st_size,
-            "fp32_ms": _model_ms(fp32), "int8_ms": _model_ms(out), "calibration_images": min(len(images), 64)}
+    report = {"int8": str(out), "int8_bytes": out.stat().st_size, "fp32_bytes": fp32.stat().st_size,
+              "fp32_ms": _model_ms(fp32), "int8_ms": _model_ms(out), "calibration_images": min(len(images), 64)}
+    if find_pairs(calib_dir):  # the calibration folder has masks: report the mIoU change on it
+        from ..evaluation.evaluate import evaluate
+
+        report["fp32_miou"] = evaluate(fp32, calib_dir)["miou"]
+        report["int8_miou"] = evaluate(out, calib_dir)["miou"]
+        report["miou_change"] = round(report["int8_miou"] - report["fp32_miou"], 5)
+    else:
+        report["miou_change"] = "not measured: the calibration folder has no <source>/masks"
+    return report
 
 
 def _model_ms(path: Path, runs: int = 50) -> float:
