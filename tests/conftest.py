@@ -58,7 +58,7 @@ def segmenter():
 
 
 def make_video(path: Path, n: int = 12, size: tuple[int, int] = (96, 64), fps: int = 10, audio: bool = True,
-               pts: list[int] | None = None, codec: str = "libx264") -> Path:
+               pts: list[int] | None = None, codec: str = "libx264", rotation: int = 0) -> Path:
     """A small test clip: a moving person-like blob; optional AAC tone; optional explicit pts (VFR)."""
     import av
 
@@ -68,6 +68,8 @@ def make_video(path: Path, n: int = 12, size: tuple[int, int] = (96, 64), fps: i
         v = out.add_stream(codec, rate=fps)
         v.width, v.height = w, h
         v.pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
+        if rotation:
+            v.set_display_rotation(rotation)
         if pts is not None:
             v.codec_context.time_base = Fraction(1, 1000)
             v.time_base = Fraction(1, 1000)
@@ -102,7 +104,7 @@ def probe(path: Path) -> dict:
     with av.open(str(path)) as c:
         v = c.streams.video[0]
         frames = list(c.decode(video=0))
-        info = {"frames": len(frames), "pts": [f.pts for f in frames], "width": v.codec_context.width,
+        info = {"frames": len(frames), "rotation": frames[0].rotation if frames else 0, "pts": [f.pts for f in frames], "width": v.codec_context.width,
                 "height": v.codec_context.height, "rate": v.average_rate, "audio": len(c.streams.audio)}
     if info["audio"]:
         with av.open(str(path)) as c:

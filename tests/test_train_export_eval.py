@@ -59,3 +59,14 @@ def test_training_skips_bad_files_and_counts_them(tiny_dataset, tmp_path):
             "--batch-size", "4", "--size", "64x48", "--workers", "0", "--device", "cpu")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "zz_bad.jpg" in r.stdout and "8 pairs, 1 skipped" in r.stdout
+
+
+def test_training_is_deterministic_with_a_seed(tiny_dataset, tmp_path):
+    logs = []
+    for run_name in ("a", "b"):
+        r = run("train", "--model", "pphumanseg-lite", "--data", tiny_dataset, "--out", tmp_path / run_name,
+                "--epochs", "1", "--batch-size", "4", "--size", "64x48", "--workers", "0", "--device", "cpu",
+                "--seed", "7", "--losses", '{"ce": 0.8, "lovasz": 0.2}')
+        assert r.returncode == 0, r.stderr[-2000:]
+        logs.append((tmp_path / run_name / "log.csv").read_text().splitlines()[1].split(",")[:3])
+    assert logs[0] == logs[1]

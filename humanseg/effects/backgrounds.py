@@ -37,11 +37,11 @@ class Blur(BackgroundEffect):
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         h, w = frame.shape[:2]
         sigma_full = max(1.0, self.strength / 100 * min(h, w))
-        factor = max(1, int(sigma_full // 3))
-        small = (max(1, w // factor), max(1, h // factor))
+        factor = max(1, min(int(sigma_full // 3), min(h, w) // 4))
         sigma = sigma_full / factor
-        img = cv2.resize(frame, small, interpolation=cv2.INTER_AREA).astype(np.float32)
-        weight = 1.0 - cv2.resize(mask, small, interpolation=cv2.INTER_AREA)
+        # fx/fy = 1/integer takes OpenCV's fast integer area-averaging path (3-4x faster than a dsize)
+        img = cv2.resize(frame, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA).astype(np.float32)
+        weight = 1.0 - cv2.resize(mask, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
         weight = np.clip(weight, 0.0, 1.0) ** 2  # trust clear background pixels most
         num = cv2.GaussianBlur(img * weight[..., None], (0, 0), sigma)
         den = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]

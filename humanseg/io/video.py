@@ -68,6 +68,18 @@ class VideoReader:
                 raise InputError(f"{self.path}: video data is damaged ({exc.__class__.__name__})") from exc
 
 
+def _first_frame_rotation(path: Path) -> int:
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            for frame in c.decode(video=0):
+                return _rotation(frame)
+    except av.FFmpegError:
+        pass
+    return 0
+
+
 def _rotation(frame) -> int:
     try:
         return int(round(frame.rotation or 0)) % 360
@@ -125,6 +137,9 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
             writer = av.open(str(tmp), mode="w", format=_format_for(out))
             # every stream must exist before the first packet is muxed
             v_out = _add_video_stream(writer, v_in, out, transparent, crf)
+            rotation = _first_frame_rotation(inp)
+            if rotation:
+                v_out.set_display_rotation(rotation)  # stored frames + the same display rotation as the input
             a_out = writer.add_stream_from_template(a_in) if a_in is not None and out.suffix.lower() != ".webm" else None
         streams = [s for s in (v_in, a_in) if s is not None and (s is v_in or writer is not None)]
         for packet in container.demux(*streams):

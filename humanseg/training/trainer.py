@@ -145,26 +145,25 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", img_s=f"{seen / (time.time() - t0):.0f}")
         train_loss = loss_sum / max(seen, 1)
         out_of_time = bool(cfg.max_minutes) and time.time() - started > cfg.max_minutes * 60
-        last = epoch + 1 == cfg.epochs or out_of_time
-        if (epoch + 1) % cfg.val_every and not last:
-            print(json.dumps({"epoch": epoch + 1, "train_loss": round(train_loss, 5),
-                              "images_per_s": round(seen / (time.time() - t0), 1)}), flush=True)
-            continue
-        miou = validate(model, val_set, val_items, device, batch_size=max(batch_size, 16))
-        row = {"epoch": epoch + 1, "train_loss": round(train_loss, 5), "val_miou": round(miou, 5),
+        validate_now = (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs or out_of_time
+        row = {"epoch": epoch + 1, "train_loss": round(train_loss, 5), "val_miou": None,
                "lr": optimizer.param_groups[0]["lr"], "images_per_s": round(seen / (time.time() - t0), 1),
                "elapsed_s": round(time.time() - started, 1)}
-        rows.append(row)
+        if validate_now:
+            row["val_miou"] = round(validate(model, val_set, val_items, device, batch_size=max(batch_size, 16)), 5)
+            rows.append(row)
         print(json.dumps(row), flush=True)
+        miou = row["val_miou"]
         state = {"model": cfg.model, "model_kwargs": cfg.model_kwargs, "config": cfg.to_dict(),
                  "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                 "best_miou": max(best, miou), "log": rows}
-        _atomic_save(state, last_path)
-        if miou > best:
-            best = miou
-            _atomic_save({k: v for k, v in state.items() if k != "optimizer"}, best_path)
-        _write_log(rows, log_path)
-        plot_log(rows, out / "log.png")
+                 "best_miou": best if miou is None else max(best, miou), "log": rows}
+        _atomic_save(state, last_path)  # every epoch, so --resume loses at most one epoch
+        if miou is not None:
+            if miou > best:
+                best = miou
+                _atomic_save({k: v for k, v in state.items() if k != "optimizer"}, best_path)
+            _write_log(rows, log_path)
+            plot_log(rows, out / "log.png")
         if out_of_time:
             print(f"stopping after epoch {epoch + 1}: time budget of {cfg.max_minutes} min spent")
             break

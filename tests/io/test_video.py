@@ -92,3 +92,21 @@ def test_truncated_video_gives_what_decodes_or_a_clear_error(tmp_path, segmenter
         assert not out.exists()
     else:
         assert out.exists() and result["frames"] == probe(out)["frames"]
+
+
+def test_rotation_metadata_is_kept_and_person_is_segmented_upright(tmp_path, segmenter, monkeypatch):
+    src = make_video(tmp_path / "rot.mp4", n=4, size=(96, 64), audio=False, rotation=90)
+    seen_shapes = []
+    stream_segment = type(segmenter.stream("none")).segment
+
+    def spy(self, frame, order="bgr"):
+        seen_shapes.append(frame.shape[:2])
+        return stream_segment(self, frame, order)
+
+    monkeypatch.setattr(type(segmenter.stream("none")), "segment", spy)
+    out = tmp_path / "out.mp4"
+    convert_video(src, out, Blur(), segmenter, progress=False)
+    a, b = probe(src), probe(out)
+    assert a["rotation"] == b["rotation"] == 90
+    assert (b["width"], b["height"]) == (96, 64) and b["frames"] == 4
+    assert seen_shapes[0] == (96, 64)   # the model saw the upright (display) frame: 64 wide, 96 tall
