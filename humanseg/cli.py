@@ -174,6 +174,33 @@ def cmd_train(a):
     return 0
 
 
+def serve_args(p):
+    from .server.app import ServerConfig
+
+    d = ServerConfig()
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--model", default=d.model, help="default model (shipped name)")
+    p.add_argument("--workers", type=int, default=d.workers, help="inference threads")
+    p.add_argument("--queue", type=int, default=d.queue, help="requests that may wait for a worker; more get 503")
+    p.add_argument("--max-upload-mb", type=float, default=d.max_upload_bytes / 2**20)
+    p.add_argument("--max-pixels", type=int, default=d.max_pixels)
+
+
+@command("serve", "HTTP service: POST /v1/segment, GET /v1/models, /healthz, docs at /docs (needs humanseg[serve])",
+         serve_args)
+def cmd_serve(a):
+    import uvicorn
+
+    from .server.app import ServerConfig, create_app
+
+    app = create_app(ServerConfig(model=a.model, workers=a.workers, queue=a.queue,
+                                  max_upload_bytes=int(a.max_upload_mb * 2**20), max_pixels=a.max_pixels))
+    print(f"humanseg serving on http://{a.host}:{a.port} (docs: /docs)", flush=True)
+    uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="humanseg", description="Human segmentation: cut out, blur or replace backgrounds.")
     sub = parser.add_subparsers(dest="command", required=True)

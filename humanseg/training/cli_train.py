@@ -18,6 +18,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--warmup-epochs", type=float, default=d.warmup_epochs)
     p.add_argument("--losses", default=json.dumps(d.losses), help='JSON weights, e.g. \'{"ce": 0.8, "lovasz": 0.2, "scl": 0.5}\'')
     p.add_argument("--class-weights", default=None, help="JSON list, e.g. [1.0, 2.0]")
     p.add_argument("--synth-prob", type=float, default=d.synth_prob, help="share of samples pasted onto a new background")
@@ -27,6 +28,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit-train", type=int, default=d.limit_train)
     p.add_argument("--max-minutes", type=float, default=d.max_minutes)
     p.add_argument("--val-every", type=int, default=d.val_every)
+    p.add_argument("--init", default="", help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
 
 
@@ -35,7 +37,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         model=a.model, model_kwargs=json.loads(a.model_kwargs), data=a.data, out=a.out,
         size=(long_side, short_side), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
-        weight_decay=a.weight_decay, losses=json.loads(a.losses),
+        weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs, losses=json.loads(a.losses),
         class_weights=json.loads(a.class_weights) if a.class_weights else None, synth_prob=a.synth_prob,
         workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,
-        val_every=a.val_every)
+        val_every=a.val_every, init=a.init)

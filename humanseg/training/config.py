@@ -27,6 +27,7 @@ class TrainConfig:
     limit_train: int = 0                 # >0: use only the first N training pairs (smoke tests)
     max_minutes: float = 0.0             # >0: stop when this wall-clock budget is spent; the LR schedule
                                          #     then follows elapsed time (runs are no longer bit-reproducible)
+    init: str = ""                       # start from this checkpoint's weights (fresh optimizer and schedule)
     val_every: int = 1                   # validate (and plot) every N epochs, and after the last
 
     def to_dict(self) -> dict:

@@ -101,6 +101,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                         persistent_workers=False)
 
     model = create_model(cfg.model, **cfg.model_kwargs).to(device)
+    if cfg.init:
+        init_state = torch.load(cfg.init, map_location="cpu", weights_only=False)
+        if init_state.get("model") != cfg.model or init_state.get("model_kwargs", {}) != cfg.model_kwargs:
+            raise FileNotFoundError(f"{cfg.init}: holds {init_state.get('model')} {init_state.get('model_kwargs')}, "
+                                    f"not {cfg.model} {cfg.model_kwargs}")
+        model.load_state_dict(init_state["state_dict"])
+        print(f"initialised from {cfg.init}")
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = len(sampler)

@@ -1,0 +1,1 @@
+"""HTTP service (`humanseg serve`): FastAPI app in `app.py`; needs the [serve] extra."""
