@@ -12,12 +12,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 import cv2
 import numpy as np
 from fastapi import FastAPI, File, Form, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from ..effects import Blur, Color, parse_hex_color
 from ..effects.backgrounds import BackgroundEffect, Transparent, cover_fit
@@ -27,6 +29,8 @@ from ..runtime.postprocess import PostProcess
 from ..runtime.segmenter import Segmenter
 from ..weights import SHIPPED
 from .limits import header_size
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 @dataclass
@@ -169,6 +173,23 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                 raise ApiError(400, str(exc)) from exc
         raise ApiError(400, f"bg '{bg}' must be blur or color:#RRGGBB (or upload a background image)")
 
+    @app.get("/v1/models/{name}.onnx", responses={404: ERROR_RESPONSES[404]})
+    def model_file(name: str):
+        """The ONNX file itself, for the browser page (onnxruntime-web)."""
+        if name not in SHIPPED or not SHIPPED[name].is_file():
+            raise ApiError(404, f"unknown model '{name}'")
+        return FileResponse(SHIPPED[name], media_type="application/octet-stream")
+
+    @app.middleware("http")
+    async def isolation_headers(request, call_next):
+        # cross-origin isolation lets onnxruntime-web use WebAssembly threads (SharedArrayBuffer)
+        response = await call_next(request)
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers["Cross-Origin-Embedder-Policy"] = "require-corp"
+        return response
+
+    if (STATIC_DIR / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="page")
     app.state.config = cfg
     return app
 

@@ -1,0 +1,41 @@
+// Drives the humanseg page in Debian's headless Chromium with a fake camera fed from a .y4m clip.
+// usage: node e2e.mjs URL CLIP.y4m OUT_DIR [seconds] [probe.png]
+// Writes OUT_DIR/result.json (frames, fps text, backend, probe mask) and OUT_DIR/page.png.
+import { chromium } from "playwright-core";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [url, clip, outDir, seconds = "8", probe = ""] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+         "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${clip}`],
+});
+try {
+  const page = await browser.newPage();
+  const logs = [];
+  page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  await page.goto(url);
+  await page.waitForFunction(() => window.humanseg && window.humanseg.state.frames >= 3, null, { timeout: 120000 });
+  const start = await page.evaluate(() => ({ frames: window.humanseg.state.frames, t: performance.now() }));
+  await page.waitForTimeout(parseFloat(seconds) * 1000);
+  const end = await page.evaluate(() => ({ frames: window.humanseg.state.frames, t: performance.now() }));
+  const fpsText = await page.textContent("#fps");
+  const backend = await page.textContent("#backend");
+  const isolated = await page.evaluate(() => self.crossOriginIsolated);
+  await page.locator("#output").screenshot({ path: join(outDir, "page.png") });
+  let probeResult = null;
+  if (probe) {
+    const dataUrl = "data:image/png;base64," + readFileSync(probe).toString("base64");
+    probeResult = await page.evaluate((u) => window.humanseg.maskOfImage(u), dataUrl);
+  }
+  const result = { frames: end.frames, measured_fps: (end.frames - start.frames) / ((end.t - start.t) / 1000),
+                   fps_text: fpsText, backend, cross_origin_isolated: isolated, probe: probeResult, logs };
+  writeFileSync(join(outDir, "result.json"), JSON.stringify(result));
+  console.log(JSON.stringify({ frames: result.frames, measured_fps: result.measured_fps, fps_text: fpsText, backend }));
+} finally {
+  await browser.close();
+}
