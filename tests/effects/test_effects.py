@@ -70,3 +70,16 @@ def test_effect_spec_parsing(tmp_path):
         effect_from_spec("color:#12")
     with pytest.raises(InputError):
         effect_from_spec(str(tmp_path / "missing.jpg"))
+
+
+def test_video_background_loops_and_is_cover_fitted(scene, tmp_path):
+    from humanseg.effects import VideoBackground
+    from tests.conftest import make_video
+
+    frame, mask = scene
+    clip = make_video(tmp_path / "bg.mp4", n=3, size=(64, 48), audio=False)
+    effect = VideoBackground(clip)
+    outs = [effect.background(frame, mask) for _ in range(7)]    # more calls than the clip has frames
+    assert all(o.shape == frame.shape for o in outs)
+    assert np.array_equal(outs[0], outs[3]) and np.array_equal(outs[1], outs[4])   # period of 3 frames
+    assert not np.array_equal(outs[0], outs[1])
