@@ -175,7 +175,7 @@ def cmd_train(a):
 
 
 def serve_args(p):
-    from .server.app import ServerConfig
+    from .server.config import ServerConfig
 
     d = ServerConfig()
     p.add_argument("--host", default="127.0.0.1")
@@ -192,7 +192,8 @@ def serve_args(p):
 def cmd_serve(a):
     import uvicorn
 
-    from .server.app import ServerConfig, create_app
+    from .server.app import create_app
+    from .server.config import ServerConfig
 
     app = create_app(ServerConfig(model=a.model, workers=a.workers, queue=a.queue,
                                   max_upload_bytes=int(a.max_upload_mb * 2**20), max_pixels=a.max_pixels))
@@ -220,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"humanseg: error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:
-        print(f"humanseg: error: {exc.name or exc} is not installed; for training/export run "
-              f"`pip install 'humanseg[train]'`", file=sys.stderr)
+        extra = "serve" if args.command == "serve" else "train"
+        print(f"humanseg: error: {exc.name or exc} is not installed; `{args.command}` needs "
+              f"`pip install 'humanseg[{extra}]'`", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("humanseg: interrupted; no partial output was kept", file=sys.stderr)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -28,19 +27,10 @@ from ..io.images import to_bgr8
 from ..runtime.postprocess import PostProcess
 from ..runtime.segmenter import Segmenter
 from ..weights import SHIPPED
+from .config import ServerConfig
 from .limits import header_size
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-
-
-@dataclass
-class ServerConfig:
-    model: str = "portrait"
-    workers: int = 2
-    queue: int = 8
-    max_upload_bytes: int = 20 * 1024 * 1024
-    max_pixels: int = 40_000_000
-    threads_per_worker: int = 1
 
 
 class ReturnKind(str, Enum):
