@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import InputError
 
 from .letterbox import canvas_for, letterbox, normalize_rgb
+from .allocator import reuse_large_buffers
 from .postprocess import PostProcess
 from .preprocess import person_probability, to_frame
 from .session import ModelSession
@@ -31,10 +32,13 @@ class Segmenter:
     model: a shipped name ("portrait") or a path to an .onnx file.
     providers: ONNX Runtime providers; default picks CUDA/CoreML/DirectML when present, else CPU.
     threads: CPU threads for the model (default: all cores, at most 4).
+    reuse_buffers: keep frame-sized buffers in the heap between frames (glibc; see runtime/allocator.py).
     """
 
     def __init__(self, model: str | Path = "portrait", providers: list[str] | None = None, threads: int | None = None,
-                 postprocess: PostProcess | None = None):
+                 postprocess: PostProcess | None = None, reuse_buffers: bool = True):
+        if reuse_buffers:
+            reuse_large_buffers()
         self.session = ModelSession(model, providers, threads)
         self.postprocess = postprocess or PostProcess()
 

@@ -69,3 +69,11 @@ def test_stream_modes_on_a_static_scene_are_stable(segmenter, example_image, mod
 def test_stream_rejects_unknown_mode(segmenter):
     with pytest.raises(ValueError):
         segmenter.stream("magic")
+
+
+def test_allocator_tuning_is_applied_on_linux():
+    import sys
+
+    from humanseg.runtime.allocator import reuse_large_buffers
+
+    assert reuse_large_buffers() is sys.platform.startswith("linux")
