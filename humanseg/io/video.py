@@ -123,6 +123,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
         container.close()
         raise OutputError(f"{out}: unsupported video type '{out.suffix}'; use .mp4, .mov, .mkv or .webm")
 
+    opus = None
     tmp = out.with_name(f".{out.name}.part") if not png_sequence else out.with_name(f".{out.name.rstrip(os.sep)}.part")
     from tqdm import tqdm
 
@@ -140,11 +141,18 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
             rotation = _first_frame_rotation(inp)
             if rotation:
                 v_out.set_display_rotation(rotation)  # stored frames + the same display rotation as the input
-            a_out = writer.add_stream_from_template(a_in) if a_in is not None and out.suffix.lower() != ".webm" else None
+            a_out, opus = _add_audio_stream(writer, a_in, out)
         streams = [s for s in (v_in, a_in) if s is not None and (s is v_in or writer is not None)]
         for packet in container.demux(*streams):
             if packet.stream.type == "audio":
-                if a_out is not None and packet.dts is not None:
+                if a_out is None:
+                    continue
+                if opus is not None:  # WebM takes Opus/Vorbis only: re-encode the audio
+                    for audio_frame in _decode(packet, inp):
+                        for resampled in opus.resample(audio_frame):
+                            for p in a_out.encode(resampled):
+                                writer.mux(p)
+                elif packet.dts is not None:
                     packet.stream = a_out
                     writer.mux(packet)
                 continue
@@ -163,6 +171,12 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                 bar.update(1)
         if writer is not None and v_out is not None:
             for p in v_out.encode():
+                writer.mux(p)
+        if writer is not None and opus is not None:
+            for resampled in opus.resample(None):
+                for p in a_out.encode(resampled):
+                    writer.mux(p)
+            for p in a_out.encode():
                 writer.mux(p)
         if writer is not None:
             writer.close()
@@ -193,8 +207,23 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
         raise
     finally:
         bar.close()
-    return {"output": str(out), "frames": n_frames, "audio_copied": bool(a_in is not None and not png_sequence
-                                                                          and out.suffix.lower() != ".webm")}
+    return {"output": str(out), "frames": n_frames, "audio_copied": bool(a_in is not None and not png_sequence)}
+
+
+def _add_audio_stream(writer, a_in, out: Path):
+    """(output audio stream or None, resampler when the audio must be re-encoded to Opus or None).
+
+    Audio packets are copied as they are, except into WebM, which only takes Opus or Vorbis."""
+    import av
+
+    if a_in is None:
+        return None, None
+    if out.suffix.lower() != ".webm" or a_in.codec_context.name in ("opus", "vorbis"):
+        return writer.add_stream_from_template(a_in), None
+    layout = "stereo" if a_in.codec_context.channels >= 2 else "mono"
+    stream = writer.add_stream("libopus", rate=48000)
+    stream.layout = layout
+    return stream, av.AudioResampler(format="flt", layout=layout, rate=48000)
 
 
 def _decode(packet, path: Path):

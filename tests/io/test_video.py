@@ -110,3 +110,14 @@ def test_rotation_metadata_is_kept_and_person_is_segmented_upright(tmp_path, seg
     assert a["rotation"] == b["rotation"] == 90
     assert (b["width"], b["height"]) == (96, 64) and b["frames"] == 4
     assert seen_shapes[0] == (96, 64)   # the model saw the upright (display) frame: 64 wide, 96 tall
+
+
+def test_webm_output_keeps_audio_as_opus(tmp_path, segmenter):
+    src = make_video(tmp_path / "in.mp4", n=10, audio=True)
+    out = tmp_path / "out.webm"
+    result = convert_video(src, out, Blur(), segmenter, progress=False)
+    assert result["audio_copied"]
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].codec_context.name == "opus"
+        assert sum(1 for _ in c.decode(audio=0)) > 0
+    assert probe(out)["frames"] == 10
