@@ -8,15 +8,14 @@ from .letterbox import LetterboxBox, canvas_for, letterbox, normalize_rgb, unlet
 
 
 def prepare(frame_bgr: np.ndarray, canvas: tuple[int, int] | None, long_side: int = 256, short_side: int = 144
-            ) -> tuple[np.ndarray, LetterboxBox]:
-    """uint8 HxWx3 BGR frame -> (float32 1x3xhxw RGB in [-1, 1], content box).
+            ) -> tuple[np.ndarray, LetterboxBox, np.ndarray]:
+    """uint8 HxWx3 BGR frame -> (float32 1x3xhxw RGB in [-1, 1], content box, letterboxed BGR canvas).
 
     canvas: (width, height) or None to pick long_side x short_side by the frame's orientation.
     """
     size = canvas or canvas_for(frame_bgr.shape, long_side, short_side)
     boxed, box = letterbox(frame_bgr, size)
-    rgb = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB)
-    return normalize_rgb(rgb), box
+    return normalize_rgb(cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB)), box, boxed
 
 
 def person_probability(logits: np.ndarray) -> np.ndarray:

@@ -3,15 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..errors import InputError
 
-from .letterbox import canvas_for, letterbox, normalize_rgb
 from .allocator import reuse_large_buffers
 from .postprocess import PostProcess
-from .preprocess import person_probability, to_frame
+from .preprocess import person_probability, prepare, to_frame
 from .session import ModelSession
 from .temporal import TemporalFilter
 
@@ -44,9 +42,7 @@ class Segmenter:
 
     def canvas_probability(self, frame_bgr: np.ndarray):
         """(float32 hxw person probability on the model canvas, box, letterboxed BGR canvas)."""
-        size = canvas_for(frame_bgr.shape, self.session.long_side, self.session.short_side)
-        boxed, box = letterbox(frame_bgr, size)
-        x = normalize_rgb(cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB))
+        x, box, boxed = prepare(frame_bgr, None, self.session.long_side, self.session.short_side)
         prob = person_probability(self.session.run(x))
         return prob, box, boxed
 

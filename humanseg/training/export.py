@@ -102,13 +102,13 @@ def export_checkpoint(ckpt: str | Path, out: str | Path) -> dict:
 class _LetterboxCalibration:
     """Feeds letterboxed calibration images to ONNX Runtime's static quantiser."""
 
-    def __init__(self, images: list[Path], limit: int = 64):
+    def __init__(self, images: list[Path], canvas: tuple[int, int], limit: int = 64):
         from ..io.images import read_image
         from ..runtime.preprocess import prepare
 
         self.batches = []
         for path in images[:limit]:
-            x, _ = prepare(read_image(path), canvas=None)
+            x, _, _ = prepare(read_image(path), None, *canvas)
             self.batches.append({"image": x})
         self.iter = iter(self.batches)
 
@@ -124,6 +124,8 @@ def quantize_int8(fp32: Path, out: Path, calib_dir: Path) -> dict:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    import onnx
+
     from .data.folders import find_images, find_pairs
 
     calib_dir = Path(calib_dir)
@@ -134,14 +136,13 @@ def quantize_int8(fp32: Path, out: Path, calib_dir: Path) -> dict:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
         part = Path(tmp) / "int8.onnx"
-        quantize_static(str(pre), str(part), _LetterboxCalibration(images), quant_format=QuantFormat.QDQ,
+        meta = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
+        long_side, short_side = sorted((int(v) for v in meta.get("humanseg.canvas", "256x144").split("x")), reverse=True)
+        quantize_static(str(pre), str(part), _LetterboxCalibration(images, (long_side, short_side)), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax)
-        import onnx
-
-        src_meta = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
         proto = onnx.load(str(part))
-        for k, v in src_meta.items():
+        for k, v in meta.items():
             proto.metadata_props.add(key=k, value=v)
         onnx.save(proto, str(part))
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ...runtime.letterbox import canvas_for, letterbox, normalize_rgb
+from ...runtime.letterbox import letterbox, normalize_rgb
 from .folders import BadSample, Pair, find_images, load_pair
 from .geometric import composite_on_background, random_letterbox
 from .photometric import photometric
@@ -100,8 +100,8 @@ def validation_items(pairs: list[Pair]) -> list[tuple[int, int]]:
     items = []
     for i, pair in enumerate(pairs):
         img = cv2.imread(str(pair.image), cv2.IMREAD_REDUCED_GRAYSCALE_8)
-        shape = img.shape if img is not None else (1, 1)
-        items.append((i, 0 if canvas_for(shape) == (256, 144) else 1))
+        h, w = img.shape[:2] if img is not None else (1, 1)
+        items.append((i, 0 if w >= h else 1))   # the orientation rule of runtime.letterbox.canvas_for
     return items
 
 
