@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-
 from .allocator import reuse_large_buffers
 from .postprocess import PostProcess
 from .preprocess import person_probability, prepare, to_frame
