@@ -60,7 +60,7 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
 
 
 def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segmenter | None = None,
-                  temporal: str = "flow", progress: bool = True) -> dict:
+                  temporal: str = "flow", progress: bool = True, keep_partial: bool = False) -> dict:
     """Segment every frame of a video with temporal smoothing and encode `effect(frame, mask)`.
 
     Output keeps the frame count, timestamps, frame rate, size and audio of the input.
@@ -72,4 +72,4 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     segmenter = segmenter or Segmenter()
     stream = segmenter.stream(temporal)
     return process_video(inp, out, lambda frame: effect(frame, stream.segment(frame)),
-                         transparent=isinstance(effect, Transparent), progress=progress)
+                         transparent=isinstance(effect, Transparent), progress=progress, keep_partial=keep_partial)

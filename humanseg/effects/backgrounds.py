@@ -99,7 +99,8 @@ class Image(BackgroundEffect):
 
 
 class VideoBackground(BackgroundEffect):
-    """A video behind the person, looping, one background frame per call, cover-fitted."""
+    """A video behind the person, looping, one background frame per call, upright (the clip's display
+    rotation applied, as players show it), cover-fitted."""
 
     def __init__(self, path: str | Path):
         from ..io.video import VideoReader
@@ -110,10 +111,10 @@ class VideoBackground(BackgroundEffect):
 
     def _next(self) -> np.ndarray:
         if self._frames is None:
-            self._frames = iter(self._reader.frames())
+            self._frames = iter(self._reader.frames(upright=True))
         frame = next(self._frames, None)
         if frame is None:
-            self._frames = iter(self._reader.frames())
+            self._frames = iter(self._reader.frames(upright=True))
             frame = next(self._frames, None)
             if frame is None:
                 raise InputError(f"{self.path}: background video has no frames")

@@ -71,19 +71,44 @@ def check_output_path(inp: str | Path, out: str | Path) -> None:
         raise OutputError(f"{out.parent}: output folder does not exist")
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename; no partial file is left on failure."""
+def temp_beside(path: str | Path, directory: bool = False) -> Path:
+    """Create a new, uniquely named hidden file (or folder with directory=True) `.NAME.<random>.part`
+    beside `path` and return its path: concurrent runs writing the same output never share one.
+    Created with the usual permissions (umask applies), unlike tempfile's private 0600/0700."""
+    import secrets
+
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        try:
+            if directory:
+                os.mkdir(tmp, 0o777)
+            else:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write to a uniquely named temporary file beside `path`, then rename; no partial file is left
+    on failure or interruption."""
+    path = Path(path)
+    tmp = None
     try:
+        tmp = temp_beside(path)
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc}); check free space and permissions") from exc
+    except BaseException as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc}); check free space and permissions") from exc
+        raise
 
 
 def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> None:

@@ -1,9 +1,14 @@
 """Video decoding and encoding with PyAV: same frame count, frame rate, timestamps and size as
-the input, audio copied, output written to a temporary file and renamed at the end."""
+the input, audio copied, output written to a uniquely named temporary file (or folder) beside it
+and renamed only when complete."""
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import threading
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -12,10 +17,15 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import InputError, OutputError
-from .images import atomic_write_bytes, check_output_path
+from .images import check_output_path, temp_beside
 
 TRANSPARENT_SUFFIXES = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yuva444p10le")}
 OPAQUE_SUFFIXES = {".mp4", ".mov", ".mkv", ".m4v", ".webm", ".avi"}
+# libvpx's defaults (deadline "good", cpu-used 0-1, one thread per tile row) encode 720p VP9 at a few
+# frames/s; realtime with cpu-used 6 and row multithreading is several times faster
+# (benchmarks/vp9_encoding.py, benchmarks/RESULTS.md "VP9 alpha encoding options").
+VP9_SPEED = {"deadline": "realtime", "cpu-used": "6", "row-mt": "1"}
+VP9_CRF_OFFSET = 12   # VP9's crf scale (0-63) sits above x264's (0-51): crf 18 -> 30
 
 
 @dataclass
@@ -24,7 +34,7 @@ class VideoInfo:
     height: int
     fps: Fraction | None
     frames: int            # as the container states it; 0 when unknown
-    rotation: int          # degrees from the display matrix (0, 90, 180, 270)
+    rotation: int          # degrees from the display matrix (0, 90, 180, 270), counter-clockwise
     has_audio: bool
 
 
@@ -48,22 +58,24 @@ def _open(path: Path):
 
 
 class VideoReader:
-    """Iterate BGR frames of a video file (stored orientation)."""
+    """Iterate BGR frames of a video file: stored orientation, or upright (as players show them)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         with _open(self.path) as container:
             v = container.streams.video[0]
             self.info = VideoInfo(v.codec_context.width, v.codec_context.height, v.average_rate, v.frames or 0,
-                                  0, bool(container.streams.audio))
+                                  _first_frame_rotation(self.path), bool(container.streams.audio))
 
-    def frames(self) -> Iterator[np.ndarray]:
+    def frames(self, upright: bool = False) -> Iterator[np.ndarray]:
+        """uint8 HxWx3 BGR frames; upright=True applies each frame's display rotation."""
         import av
 
         with _open(self.path) as container:
             try:
                 for frame in container.decode(video=0):
-                    yield frame.to_ndarray(format="bgr24")
+                    image = frame.to_ndarray(format="bgr24")
+                    yield np.ascontiguousarray(_upright(image, _rotation(frame))) if upright else image
             except av.FFmpegError as exc:
                 raise InputError(f"{self.path}: video data is damaged ({exc.__class__.__name__})") from exc
 
@@ -100,114 +112,240 @@ def is_png_sequence(out: Path) -> bool:
     return out.suffix == "" or str(out).endswith(os.sep)
 
 
+def check_video_output(inp: Path, out: Path, transparent: bool) -> None:
+    """Refuse an output we cannot or must not write, before anything is decoded."""
+    check_output_path(inp, out)
+    suffix = out.suffix.lower()
+    if is_png_sequence(out):
+        if not transparent:
+            raise OutputError(f"{out}: a folder output means PNG frames with alpha and needs --bg transparent "
+                              "(Transparent()); for a video file use .mp4, .mov, .mkv or .webm")
+        _check_frames_folder(inp, out)
+    elif transparent and suffix not in TRANSPARENT_SUFFIXES:
+        raise OutputError(f"{out}: transparent video needs .webm (VP9 alpha), .mov (ProRes 4444) or a folder for PNGs")
+    elif not transparent and suffix not in OPAQUE_SUFFIXES:
+        raise OutputError(f"{out}: unsupported video type '{out.suffix}'; use .mp4, .mov, .mkv or .webm")
+
+
+def _check_frames_folder(inp: Path, out: Path) -> None:
+    """A PNG frames folder must be new or empty and must not hold the input: nothing the user has is deleted."""
+    if out.resolve() in inp.resolve().parents:
+        raise OutputError(f"{out}: is the folder that holds the input; choose a new folder for the PNG frames")
+    if out.exists():
+        if not out.is_dir():
+            raise OutputError(f"{out}: exists and is not a folder; choose a new folder for the PNG frames")
+        if any(out.iterdir()):
+            raise OutputError(f"{out}: folder is not empty; choose a new or empty folder for the PNG frames "
+                              "(nothing in it is deleted or overwritten)")
+
+
 def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarray], np.ndarray],
-                  transparent: bool = False, progress: bool = True, crf: int = 18) -> dict:
+                  transparent: bool = False, progress: bool = True, crf: int = 18,
+                  keep_partial: bool = False) -> dict:
     """Decode `inp`, call process(frame_bgr upright) -> BGR (or BGRA if transparent), encode to `out`.
 
-    Every frame keeps its timestamp; audio streams are copied packet for packet. The output is
-    written to a hidden temporary file and renamed only when complete.
+    Every frame keeps its timestamp; audio streams are copied packet for packet (re-encoded to
+    Opus for WebM). The output is written to a uniquely named hidden temporary file (a folder for
+    PNG frames) beside `out` and renamed only when complete; on any error, Ctrl-C or SIGTERM the
+    temporary is removed. Odd-sized frames are padded to even sizes for H.264/VP9 (4:2:0 chroma).
+
+    A damaged or truncated input that decodes to fewer frames than the container promises raises
+    InputError and writes nothing, unless keep_partial=True: then what decodes is written and the
+    result says "incomplete": True. Result keys: output, frames, frames_expected (None when the
+    container does not say), incomplete, audio_copied, padded_to ([width, height] or None).
     """
     import av
 
     inp, out = Path(inp), Path(out)
-    check_output_path(inp, out)
+    check_video_output(inp, out, transparent)
+    png_sequence = is_png_sequence(out)
     container = _open(inp)
     v_in = container.streams.video[0]
     v_in.thread_type = "AUTO"
     a_in = container.streams.audio[0] if container.streams.audio else None
-    png_sequence = transparent and is_png_sequence(out)
-    if transparent and not png_sequence and out.suffix.lower() not in TRANSPARENT_SUFFIXES:
-        container.close()
-        raise OutputError(f"{out}: transparent video needs .webm (VP9 alpha), .mov (ProRes 4444) or a folder for PNGs")
-    if not transparent and out.suffix.lower() not in OPAQUE_SUFFIXES:
-        container.close()
-        raise OutputError(f"{out}: unsupported video type '{out.suffix}'; use .mp4, .mov, .mkv or .webm")
-
-    opus = None
-    tmp = out.with_name(f".{out.name}.part") if not png_sequence else out.with_name(f".{out.name.rstrip(os.sep)}.part")
+    expected = _expected_frames(container, v_in)
     from tqdm import tqdm
 
-    total = v_in.frames or None
-    bar = tqdm(total=total, unit="frame", disable=not progress, desc=inp.name, dynamic_ncols=True)
+    bar = tqdm(total=expected, unit="frame", disable=not progress, desc=inp.name, dynamic_ncols=True)
     n_frames = 0
-    try:
-        if png_sequence:
-            tmp.mkdir(parents=True, exist_ok=True)
-            writer = None
-        else:
-            writer = av.open(str(tmp), mode="w", format=_format_for(out))
-            # every stream must exist before the first packet is muxed
-            v_out = _add_video_stream(writer, v_in, out, transparent, crf)
-            rotation = _first_frame_rotation(inp)
-            if rotation:
-                v_out.set_display_rotation(rotation)  # stored frames + the same display rotation as the input
-            a_out, opus = _add_audio_stream(writer, a_in, out)
-        streams = [s for s in (v_in, a_in) if s is not None and (s is v_in or writer is not None)]
-        for packet in container.demux(*streams):
-            if packet.stream.type == "audio":
-                if a_out is None:
-                    continue
-                if opus is not None:  # WebM takes Opus/Vorbis only: re-encode the audio
-                    for audio_frame in _decode(packet, inp):
-                        for resampled in opus.resample(audio_frame):
-                            for p in a_out.encode(resampled):
-                                writer.mux(p)
-                elif packet.dts is not None:
-                    packet.stream = a_out
-                    writer.mux(packet)
-                continue
-            for frame in _decode(packet, inp):
+    writer = v_out = a_out = opus = padded_to = tmp = None
+    with _sigterm_raises_exit():   # installed over the cleanup too, so a second SIGTERM cannot cut it short
+        try:
+            tmp = temp_beside(out, directory=png_sequence)
+            if not png_sequence:
+                writer = av.open(str(tmp), mode="w", format=_format_for(out))
+                # every stream must exist before the first packet is muxed
+                v_out, padded_to = _add_video_stream(writer, v_in, out, transparent, crf)
+                rotation = _first_frame_rotation(inp)
+                if rotation:
+                    v_out.set_display_rotation(rotation)  # stored frames + the same display rotation as the input
+                a_out, opus = _add_audio_stream(writer, a_in, out)
+                if padded_to:
+                    warnings.warn(f"{inp}: {v_in.codec_context.width}x{v_in.codec_context.height} is odd-sized; "
+                                  f"padded to {padded_to[0]}x{padded_to[1]} (edge pixels repeated) so that "
+                                  "players can decode the 4:2:0 output", stacklevel=2)
+
+            def encode(frame) -> None:
+                nonlocal n_frames
                 rotation = _rotation(frame)
                 result = _stored(process(_upright(frame.to_ndarray(format="bgr24"), rotation)), rotation)
                 if png_sequence:
                     _write_png(tmp / f"{n_frames:06d}.png", result)
                 else:
-                    fmt = "bgra" if transparent else "bgr24"
-                    new = av.VideoFrame.from_ndarray(result, format=fmt)
+                    if padded_to:
+                        result = _pad_to(result, *padded_to)
+                    new = av.VideoFrame.from_ndarray(result, format="bgra" if transparent else "bgr24")
                     new.pts, new.time_base = frame.pts, frame.time_base
                     for p in v_out.encode(new):
                         writer.mux(p)
                 n_frames += 1
                 bar.update(1)
-        if writer is not None and v_out is not None:
-            for p in v_out.encode():
-                writer.mux(p)
-        if writer is not None and opus is not None:
-            for resampled in opus.resample(None):
+
+            streams = [v_in] + ([a_in] if a_in is not None and a_out is not None else [])
+            demuxed_to_end = True
+            for packet in _demux(container, streams):
+                if packet is None:      # the demuxer gave up on damaged data: flush what the decoder holds
+                    demuxed_to_end = False
+                    break
+                if packet.stream.type == "audio":
+                    _mux_audio(packet, writer, a_out, opus)
+                    continue
+                for frame in _decode(packet):
+                    encode(frame)
+            if not demuxed_to_end:
+                for frame in _decode(None, v_in.codec_context):
+                    encode(frame)
+            container.close()
+            if n_frames == 0:
+                raise InputError(f"{inp}: no video frames could be decoded")
+            incomplete = expected is not None and expected - n_frames > max(1, expected // 100)
+            if incomplete and not keep_partial:
+                raise InputError(f"{inp}: only {n_frames} of {expected} frames could be decoded (the file is damaged "
+                                 "or truncated); nothing was written. To keep what decodes, use --keep-partial "
+                                 "(keep_partial=True)")
+            if writer is not None:
+                for p in v_out.encode():
+                    writer.mux(p)
+                if opus is not None:
+                    for resampled in opus.resample(None):
+                        for p in a_out.encode(resampled):
+                            writer.mux(p)
+                    for p in a_out.encode():
+                        writer.mux(p)
+                writer.close()
+            _rename_into_place(tmp, out, png_sequence)
+            if incomplete:
+                warnings.warn(f"{inp}: only {n_frames} of {expected} frames could be decoded; {out} is incomplete",
+                              stacklevel=2)
+        except BaseException as exc:
+            container.close()
+            if writer is not None:
+                try:
+                    writer.close()
+                except Exception:
+                    pass
+            if tmp is not None:
+                if png_sequence:
+                    shutil.rmtree(tmp, ignore_errors=True)   # our own temporary folder, never the user's
+                else:
+                    tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and not isinstance(exc, av.FFmpegError):
+                raise OutputError(f"{out}: cannot write ({exc.strerror or exc}); check free space and permissions") from exc
+            if isinstance(exc, av.FFmpegError):
+                raise OutputError(f"{out}: encoding failed ({exc})") from exc
+            raise
+        finally:
+            bar.close()
+    return {"output": str(out), "frames": n_frames, "frames_expected": expected, "incomplete": incomplete,
+            "audio_copied": bool(a_in is not None and not png_sequence), "padded_to": padded_to}
+
+
+@contextmanager
+def _sigterm_raises_exit():
+    """While a video is written, SIGTERM raises SystemExit(143) so the cleanup path removes the
+    temporary output (the default action would kill the process and leave it behind). Installed only
+    from the main thread and only over the default action; an application's own handler (or an
+    ignored SIGTERM) is left as it is. The previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+    fired = False
+
+    def on_sigterm(signum, frame):
+        nonlocal fired
+        if not fired:          # a second SIGTERM must not interrupt the cleanup of the first
+            fired = True
+            raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _rename_into_place(tmp: Path, out: Path, png_sequence: bool) -> None:
+    if not png_sequence:
+        os.replace(tmp, out)
+        return
+    try:
+        os.rename(tmp, out)     # POSIX replaces an empty folder and refuses a non-empty one
+    except OSError:
+        if not out.is_dir() or any(out.iterdir()):
+            raise OutputError(f"{out}: folder is no longer empty (something was written to it during the run); "
+                              "choose a new or empty folder for the PNG frames") from None
+        os.rmdir(out)           # empty: safe to replace (Windows will not rename over a folder)
+        os.rename(tmp, out)
+
+
+def _expected_frames(container, v) -> int | None:
+    """Frames the container promises: its frame count, else duration x frame rate; None when unknown."""
+    import av
+
+    if v.frames:
+        return int(v.frames)
+    rate = v.average_rate or v.guessed_rate
+    seconds = None
+    if v.duration is not None and v.time_base:
+        seconds = float(v.duration * v.time_base)
+    elif v.metadata.get("DURATION"):            # Matroska/WebM: a per-stream tag "HH:MM:SS.nnnnnnnnn"
+        try:
+            h, m, s = v.metadata["DURATION"].split(":")
+            seconds = int(h) * 3600 + int(m) * 60 + float(s)
+        except ValueError:
+            pass
+    elif container.duration and len(container.streams) == 1:  # the container's length is the video's
+        seconds = container.duration / av.time_base
+    if not rate or not seconds:
+        return None
+    return round(seconds * float(rate))
+
+
+def _demux(container, streams) -> Iterator:
+    """container.demux(*streams), ending with None (instead of raising) when the demuxer fails on damaged data."""
+    import av
+
+    packets = container.demux(*streams)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except av.FFmpegError:
+            yield None
+            return
+        yield packet
+
+
+def _mux_audio(packet, writer, a_out, opus) -> None:
+    if opus is not None:  # WebM takes Opus/Vorbis only: re-encode the audio
+        for audio_frame in _decode(packet):
+            for resampled in opus.resample(audio_frame):
                 for p in a_out.encode(resampled):
                     writer.mux(p)
-            for p in a_out.encode():
-                writer.mux(p)
-        if writer is not None:
-            writer.close()
-        container.close()
-        if n_frames == 0:
-            raise InputError(f"{inp}: no video frames could be decoded")
-        if png_sequence:
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        else:
-            os.replace(tmp, out)
-    except BaseException as exc:
-        container.close()
-        if writer is not None:
-            try:
-                writer.close()
-            except Exception:
-                pass
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and not isinstance(exc, av.FFmpegError):
-            raise OutputError(f"{out}: cannot write ({exc.strerror or exc}); check free space and permissions") from exc
-        if isinstance(exc, av.FFmpegError):
-            raise OutputError(f"{out}: encoding failed ({exc})") from exc
-        raise
-    finally:
-        bar.close()
-    return {"output": str(out), "frames": n_frames, "audio_copied": bool(a_in is not None and not png_sequence)}
+    elif packet.dts is not None:
+        packet.stream = a_out
+        writer.mux(packet)
 
 
 def _add_audio_stream(writer, a_in, out: Path):
@@ -226,42 +364,69 @@ def _add_audio_stream(writer, a_in, out: Path):
     return stream, av.AudioResampler(format="flt", layout=layout, rate=48000)
 
 
-def _decode(packet, path: Path):
+def _decode(packet, codec_context=None) -> list:
+    """Frames from one packet (packet None with a codec_context: flush it); [] for a damaged packet:
+    ffmpeg skips it and the frame count check in process_video reports the loss."""
     import av
 
     try:
-        return packet.decode()
-    except av.FFmpegError:
-        return []  # a damaged packet: ffmpeg skips it; the frame count check below reports losses
+        return codec_context.decode(None) if packet is None else packet.decode()
+    except (av.FFmpegError, EOFError):
+        return []
 
 
 def _format_for(out: Path) -> str:
     return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}[out.suffix.lower()]
 
 
+def vp9_options(transparent: bool, crf: int) -> dict[str, str]:
+    """libvpx-vp9 options: constant quality at crf + VP9_CRF_OFFSET, realtime speed settings;
+    alpha needs auto-alt-ref off (ffmpeg encodes the alpha plane with a second encoder)."""
+    options = {"crf": str(crf + VP9_CRF_OFFSET), "b": "0", **VP9_SPEED}
+    if transparent:
+        options["auto-alt-ref"] = "0"
+    return options
+
+
 def _add_video_stream(writer, v_in, out: Path, transparent: bool, crf: int):
+    """(output video stream, [width, height] padded to even for 4:2:0 or None when the size is kept)."""
     w, h = v_in.codec_context.width, v_in.codec_context.height
     rate = v_in.average_rate or v_in.guessed_rate or Fraction(30)
+    padded_to = None
     if transparent:
         codec, pix_fmt = TRANSPARENT_SUFFIXES[out.suffix.lower()]
-        options = {"profile": "4444"} if codec == "prores_ks" else {"auto-alt-ref": "0"}
-    elif out.suffix.lower() == ".webm":
-        codec, pix_fmt, options = "libvpx-vp9", "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p", {"crf": str(crf + 12), "b": "0"}
+        options = {"profile": "4444"} if codec == "prores_ks" else vp9_options(True, crf)
     else:
-        # yuv420p needs even sizes; odd-sized inputs keep their size with 4:4:4 chroma
-        codec, pix_fmt = "libx264", "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
-        options = {"crf": str(crf), "preset": "veryfast"}
+        # 4:2:0 needs even sizes (x264 refuses odd ones; 4:4:4 plays in few players): pad by one pixel
+        if w % 2 or h % 2:
+            padded_to = [w + w % 2, h + h % 2]
+            w, h = padded_to
+        if out.suffix.lower() == ".webm":
+            codec, pix_fmt, options = "libvpx-vp9", "yuv420p", vp9_options(False, crf)
+        else:
+            codec, pix_fmt, options = "libx264", "yuv420p", {"crf": str(crf), "preset": "veryfast"}
     stream = writer.add_stream(codec, rate=rate, options=options)
     stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
     stream.time_base = v_in.time_base
     stream.codec_context.time_base = v_in.time_base
-    return stream
+    return stream, padded_to
+
+
+def _pad_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Pad HxWxC on the right and bottom to height x width, repeating the edge pixels."""
+    import cv2
+
+    dh, dw = height - image.shape[0], width - image.shape[1]
+    if dh <= 0 and dw <= 0:
+        return image
+    return cv2.copyMakeBorder(np.ascontiguousarray(image), 0, max(dh, 0), 0, max(dw, 0), cv2.BORDER_REPLICATE)
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
+    """One frame into our own temporary folder (the folder as a whole is renamed into place at the end)."""
     import cv2
 
     ok, data = cv2.imencode(".png", image)
     if not ok:
         raise OutputError(f"{path}: could not encode PNG")
-    atomic_write_bytes(path, data.tobytes())
+    path.write_bytes(data.tobytes())

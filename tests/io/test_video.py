@@ -23,9 +23,11 @@ def test_no_audio_odd_size_and_variable_frame_rate(tmp_path, segmenter):
     pts = [0, 40, 90, 100, 260, 300, 333, 500]
     src = make_video(tmp_path / "vfr.mp4", n=len(pts), size=(97, 61), audio=False, pts=pts)
     out = tmp_path / "out.mkv"
-    convert_video(src, out, Color((0, 0, 255)), segmenter, temporal="ema", progress=False)
+    with pytest.warns(UserWarning, match="padded to 98x62"):
+        convert_video(src, out, Color((0, 0, 255)), segmenter, temporal="ema", progress=False)
     a, b = probe(src), probe(out)
-    assert b["frames"] == len(pts) and (b["width"], b["height"]) == (97, 61) and b["audio"] == 0
+    # odd sizes are padded by one pixel to even ones (4:2:0 for every player)
+    assert b["frames"] == len(pts) and (b["width"], b["height"]) == (98, 62) and b["audio"] == 0
     # same presentation times in seconds
     with av.open(str(src)) as c1, av.open(str(out)) as c2:
         t1 = [float(f.time) for f in c1.decode(video=0)]
@@ -121,3 +123,162 @@ def test_webm_output_keeps_audio_as_opus(tmp_path, segmenter):
         assert c.streams.audio[0].codec_context.name == "opus"
         assert sum(1 for _ in c.decode(audio=0)) > 0
     assert probe(out)["frames"] == 10
+
+
+# ---- process_video directly, with a trivial `process` (no model): output safety and encoding ----
+
+def _opaque(frame):
+    return frame
+
+
+def _with_alpha(frame):
+    return np.dstack([frame, np.full(frame.shape[:2], 255, np.uint8)])
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.rglob("*.part"))
+
+
+def test_frames_folder_output_never_deletes_what_is_there(tmp_path):
+    from humanseg.cli import main
+    from humanseg.io.video import process_video
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    src = make_video(clips / "talk.mp4", n=3, audio=False)
+    (clips / "notes.txt").write_text("mine")
+    for folder, reason in ((clips, "holds the input"), (tmp_path, "holds the input")):
+        with pytest.raises(OutputError, match=reason):
+            process_video(src, folder, _with_alpha, transparent=True, progress=False)
+    assert main(["video", str(src), str(clips), "--bg", "transparent"]) == 2   # the CLI: one-line error, non-zero
+    assert sorted(p.name for p in clips.iterdir()) == ["notes.txt", "talk.mp4"]
+    assert (clips / "notes.txt").read_text() == "mine" and probe(src)["frames"] == 3
+
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "000000.png").write_bytes(b"not ours")
+    with pytest.raises(OutputError, match="not empty"):
+        process_video(src, used, _with_alpha, transparent=True, progress=False)
+    assert (used / "000000.png").read_bytes() == b"not ours"
+    (tmp_path / "plainfile").write_text("x")
+    with pytest.raises(OutputError, match="not a folder"):
+        process_video(src, tmp_path / "plainfile", _with_alpha, transparent=True, progress=False)
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = process_video(src, empty, _with_alpha, transparent=True, progress=False)
+    assert result["frames"] == 3 and len(list(empty.glob("*.png"))) == 3
+    assert _leftovers(tmp_path) == []
+
+
+def test_folder_output_without_transparent_says_what_to_do(tmp_path):
+    from humanseg.io.video import process_video
+
+    src = make_video(tmp_path / "in.mp4", n=2, audio=False)
+    with pytest.raises(OutputError, match="PNG frames.*--bg transparent"):
+        process_video(src, tmp_path / "frames", _opaque, progress=False)
+    assert not (tmp_path / "frames").exists()
+
+
+def _damaged_copy(src, dst):
+    """Truncated to 60 %, with bytes flipped in the middle of what is left."""
+    data = bytearray(src.read_bytes()[: int(src.stat().st_size * 0.6)])
+    mid = len(data) // 2
+    for i in range(mid, min(len(data), mid + 1500), 5):
+        data[i] ^= 0x5A
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_damaged_video_is_an_error_and_writes_nothing_unless_keep_partial(tmp_path):
+    from humanseg.io.video import process_video
+
+    src = make_video(tmp_path / "in.mkv", n=40, audio=True)   # Matroska states no frame count: duration x rate
+    intact = process_video(src, tmp_path / "intact.mp4", _opaque, progress=False)
+    assert intact["frames"] == intact["frames_expected"] == 40 and not intact["incomplete"]
+
+    damaged = _damaged_copy(src, tmp_path / "damaged.mkv")
+    out = tmp_path / "out.mp4"
+    with pytest.raises(InputError, match=r"only \d+ of 40 frames could be decoded.*keep-partial"):
+        process_video(damaged, out, _opaque, progress=False)
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+    with pytest.warns(UserWarning, match="incomplete"):
+        result = process_video(damaged, out, _opaque, progress=False, keep_partial=True)
+    assert result["incomplete"] and result["frames_expected"] == 40 and 0 < result["frames"] < 40
+    assert out.exists() and probe(out)["frames"] == result["frames"]
+
+
+def test_keep_partial_passes_through_convert_video(tmp_path, segmenter):
+    src = make_video(tmp_path / "in.mkv", n=20, audio=False)
+    damaged = _damaged_copy(src, tmp_path / "damaged.mkv")
+    with pytest.raises(InputError, match="of 20 frames"):
+        convert_video(damaged, tmp_path / "a.mp4", Color((0, 0, 0)), segmenter, temporal="none", progress=False)
+    with pytest.warns(UserWarning):
+        result = convert_video(damaged, tmp_path / "b.mp4", Color((0, 0, 0)), segmenter, temporal="none",
+                               progress=False, keep_partial=True)
+    assert result["incomplete"] and not (tmp_path / "a.mp4").exists() and (tmp_path / "b.mp4").exists()
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_odd_sized_input_is_padded_to_even_yuv420p(tmp_path, suffix):
+    from humanseg.io.video import process_video
+
+    src = make_video(tmp_path / "odd.mp4", n=3, size=(97, 61), audio=False)
+    out = tmp_path / f"out{suffix}"
+    with pytest.warns(UserWarning, match="padded to 98x62"):
+        result = process_video(src, out, _opaque, progress=False)
+    assert result["padded_to"] == [98, 62] and result["frames"] == 3
+    with av.open(str(out)) as c:
+        stream = c.streams.video[0]
+        assert stream.codec_context.pix_fmt == "yuv420p"
+        assert (stream.codec_context.width, stream.codec_context.height) == (98, 62)
+        frame = next(c.decode(video=0)).to_ndarray(format="bgr24").astype(int)
+    # the added column and row repeat the edge (within coding error)
+    assert np.abs(frame[:, -1] - frame[:, -2]).mean() < 12 and np.abs(frame[-1] - frame[-2]).mean() < 12
+    even = process_video(make_video(tmp_path / "even.mp4", n=2, audio=False), tmp_path / "even_out.mp4",
+                         _opaque, progress=False)
+    assert even["padded_to"] is None
+
+
+def _half_bright_clip(path, rotation):
+    """Stored 96x64 frames, left half bright, right half dark, with a display rotation."""
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = 96, 64, "yuv420p"
+        v.set_display_rotation(rotation)
+        image = np.full((64, 96, 3), 20, np.uint8)
+        image[:, :48] = 230
+        for i in range(2):
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts = i
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    return path
+
+
+def test_video_background_is_shown_upright(tmp_path):
+    from humanseg.effects import VideoBackground
+    from humanseg.io.video import VideoReader
+
+    clip = _half_bright_clip(tmp_path / "phone.mp4", 90)
+    reader = VideoReader(clip)
+    assert reader.info.rotation == 90
+    assert next(reader.frames()).shape == (64, 96, 3) and next(reader.frames(upright=True)).shape == (96, 64, 3)
+    # displayed 90 degrees counter-clockwise: the stored left half is the bottom half on screen
+    frame, mask = np.zeros((96, 64, 3), np.uint8), np.zeros((96, 64), np.float32)
+    bg = VideoBackground(clip).background(frame, mask).astype(float)
+    assert bg[60:].mean() > 200 and bg[:36].mean() < 50
+    assert abs(bg[:, :32].mean() - bg[:, 32:].mean()) < 10
+
+
+def test_webm_outputs_use_fast_vp9_settings():
+    from humanseg.io.video import vp9_options
+
+    for transparent in (True, False):
+        options = vp9_options(transparent, 18)
+        assert options["deadline"] == "realtime" and options["row-mt"] == "1" and 5 <= int(options["cpu-used"]) <= 8
+        assert options["crf"] == "30" and options["b"] == "0"
+    assert vp9_options(True, 18)["auto-alt-ref"] == "0"
