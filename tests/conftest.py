@@ -26,9 +26,19 @@ def person_like(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, n
     return img, mask
 
 
+def write_teacher_label(path: Path, mask: np.ndarray) -> None:
+    """A 2-teacher soft label as the shared data stores it (BGRA for OpenCV: B=G=R = probability,
+    A = alpha), at a reduced size like the real ones: a blurred copy of the mask for both."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = mask.shape
+    small = cv2.resize(cv2.GaussianBlur(mask, (5, 5), 0), (max(1, w * 3 // 4), max(1, h * 3 // 4)))
+    cv2.imwrite(str(path), np.dstack([small, small, small, small]))
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
-    """<root>/{train,val}/toy/{images,masks} with a few person-like images, plus backgrounds/."""
+    """<root>/{train,val}/toy/{images,masks[,soft]} with a few person-like images, pseudo/clips/{images,soft}
+    (teacher labels only), plus backgrounds/."""
     root = tmp_path_factory.mktemp("data")
     rng = np.random.default_rng(0)
     for split, n in (("train", 8), ("val", 4)):
@@ -39,6 +49,13 @@ def tiny_dataset(tmp_path_factory) -> Path:
             img, mask = person_like(h, w, rng)
             cv2.imwrite(str(root / split / "toy" / "images" / f"{i:03d}.jpg"), img)
             cv2.imwrite(str(root / split / "toy" / "masks" / f"{i:03d}.png"), mask)
+            if split == "train" and i % 4 != 3:  # teacher labels for most, not all, training images
+                write_teacher_label(root / split / "toy" / "soft" / f"{i:03d}.png", mask)
+    for i in range(3):  # unlabelled people with teacher labels only
+        img, mask = person_like(100, 80, rng)
+        (root / "pseudo" / "clips" / "images").mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / "pseudo" / "clips" / "images" / f"p{i}.jpg"), img)
+        write_teacher_label(root / "pseudo" / "clips" / "soft" / f"p{i}.png", mask)
     (root / "backgrounds").mkdir()
     for i in range(3):
         cv2.imwrite(str(root / "backgrounds" / f"bg{i}.jpg"), rng.integers(0, 255, (80, 100, 3), dtype=np.uint8))

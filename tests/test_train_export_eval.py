@@ -37,6 +37,21 @@ def test_train_export_eval_end_to_end(tiny_dataset, tmp_path):
     assert report["int8_bytes"] < report["fp32_bytes"]
     assert isinstance(report["miou_change"], float) and 0 <= report["int8_miou"] <= 1
 
+    # cumulative training: continue from the exported ONNX; the history of samples and runs carries over
+    import onnx
+    import torch
+
+    meta = {p.key: p.value for p in onnx.load(str(onnx_path)).metadata_props}
+    before = int(meta["humanseg.training_samples"])
+    assert before == torch.load(out / "best.pt", weights_only=False)["training_samples"] > 0
+    r = run("train", "--model", "pphumanseg-lite", "--data", tiny_dataset, "--out", tmp_path / "run2", "--epochs", "1",
+            "--batch-size", "4", "--size", "96x64", "--workers", "0", "--device", "cpu", "--init", onnx_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"initialised from {onnx_path} ({before} earlier training samples, 1 runs)" in r.stdout
+    second = torch.load(tmp_path / "run2" / "best.pt", weights_only=False)
+    assert second["training_samples"] == before + 8  # 8 images, batch 4: 2 steps of 4
+    assert [run_["init"] for run_ in second["training_runs"]] == ["", str(onnx_path)]
+
     for model in (onnx_path, tmp_path / "m.int8.onnx"):
         r = run("eval", "--model", model, "--data", tiny_dataset / "val")
         assert r.returncode == 0, r.stderr[-2000:]

@@ -9,7 +9,9 @@ from .config import TrainConfig
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
-    p.add_argument("--model", default=d.model, help="registered architecture (see `humanseg models --arch`)")
+    p.add_argument("--model", default=d.model,
+                   help="architecture from humanseg.training.models.MODELS: pphumanseg-lite, pphumanseg-v2 or "
+                        "deeplabv3p-mbv2 (default: %(default)s)")
     p.add_argument("--model-kwargs", default="{}", help='JSON keyword arguments for the model, e.g. \'{"width": 0.5}\'')
     p.add_argument("--data", default=d.data, help="folder with train/ and val/ (<source>/images + masks) and optional backgrounds/")
     p.add_argument("--out", default=d.out, help="run folder: checkpoints, log.csv, log.png")
@@ -22,13 +24,24 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--losses", default=json.dumps(d.losses), help='JSON weights, e.g. \'{"ce": 0.8, "lovasz": 0.2, "scl": 0.5}\'')
     p.add_argument("--class-weights", default=None, help="JSON list, e.g. [1.0, 2.0]")
     p.add_argument("--synth-prob", type=float, default=d.synth_prob, help="share of samples pasted onto a new background")
-    p.add_argument("--workers", type=int, default=d.workers)
+    p.add_argument("--webcam-prob", type=float, default=d.webcam_prob,
+                   help="share of pasted samples cut to head and shoulders (doubled on landscape canvases)")
+    p.add_argument("--pseudo-share", type=float, default=d.pseudo_share,
+                   help="share of each batch drawn from <data>/pseudo (teacher labels only; 0: none)")
+    p.add_argument("--distill-weight", type=float, default=d.distill_weight,
+                   help="weight of the BCE to the mean teacher label (0: no distillation)")
+    p.add_argument("--store-size", type=int, default=d.store_size,
+                   help="images live on the device letterboxed into SIZE x SIZE uint8 slots")
+    p.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch, help="0: training images // batch size")
+    p.add_argument("--cache", default=d.cache, help="folder to cache the decoded dataset in (reused when unchanged)")
+    p.add_argument("--workers", type=int, default=d.workers, help="threads that decode the dataset at start")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device)
     p.add_argument("--limit-train", type=int, default=d.limit_train)
     p.add_argument("--max-minutes", type=float, default=d.max_minutes)
     p.add_argument("--val-every", type=int, default=d.val_every)
-    p.add_argument("--init", default="", help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--init", default="", help="start from the weights of a checkpoint (.pt) or of a humanseg ONNX "
+                   "export of the same architecture, e.g. humanseg/weights/portrait.onnx (cumulative training)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
 
 
@@ -39,5 +52,6 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         size=(long_side, short_side), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
         weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs, losses=json.loads(a.losses),
         class_weights=json.loads(a.class_weights) if a.class_weights else None, synth_prob=a.synth_prob,
-        workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,
+        webcam_prob=a.webcam_prob, pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
+        store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,
         val_every=a.val_every, init=a.init)

@@ -18,16 +18,22 @@ class TrainConfig:
     warmup_epochs: float = 2.0
     losses: dict = field(default_factory=lambda: {"ce": 0.8, "lovasz": 0.2})
     class_weights: list | None = None
-    synth_prob: float = 0.5
+    synth_prob: float = 0.5              # share of samples pasted onto a new background
+    webcam_prob: float = 0.5             # of those, share cut to head and shoulders (doubled on landscape canvases)
+    pseudo_share: float = 0.25           # share of each batch from <data>/pseudo (teacher labels only); 0: none
+    distill_weight: float = 0.5          # weight of BCE to the mean teacher label (0: no distillation)
+    store_size: int = 320                # images are kept on the device letterboxed into size x size uint8 slots
+    steps_per_epoch: int = 0             # 0: labelled images // batch size
+    cache: str = ""                      # folder to cache decoded stores in ("" : decode every run)
     portrait_share: float = 0.5
-    workers: int = -1                    # -1: one per CPU core (at most 16)
+    workers: int = -1                    # threads decoding the dataset once at start (-1: one per CPU core)
     seed: int = 0
     device: str = "auto"                 # auto: cuda when present, else cpu
     amp: bool = True                     # bfloat16 autocast on CUDA
     limit_train: int = 0                 # >0: use only the first N training pairs (smoke tests)
     max_minutes: float = 0.0             # >0: stop when this wall-clock budget is spent; the LR schedule
                                          #     then follows elapsed time (runs are no longer bit-reproducible)
-    init: str = ""                       # start from this checkpoint's weights (fresh optimizer and schedule)
+    init: str = ""                       # start from this checkpoint's or humanseg ONNX's weights (fresh optimizer)
     val_every: int = 1                   # validate (and plot) every N epochs, and after the last
 
     def to_dict(self) -> dict:

@@ -91,7 +91,9 @@ def export_checkpoint(ckpt: str | Path, out: str | Path) -> dict:
     model, info = load_checkpoint(ckpt)
     canvas = _canvas(info)
     out = Path(out)
-    export_onnx(model, out, canvas, {"architecture": info["model"], "model_kwargs": info.get("model_kwargs", {})})
+    export_onnx(model, out, canvas, {"architecture": info["model"], "model_kwargs": info.get("model_kwargs", {}),
+                                     "training_samples": str(info.get("training_samples", 0)),
+                                     "training_runs": info.get("training_runs", [])})
     diff = parity(model, out)
     if diff > PARITY_TOLERANCE:
         out.unlink()

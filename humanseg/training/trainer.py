@@ -1,4 +1,5 @@
-"""The training loop behind `humanseg train`."""
+"""The training loop behind `humanseg train`: batches made on the device, GT + distillation losses,
+checkpoints every epoch, cumulative history of samples and runs."""
 from __future__ import annotations
 
 import csv
@@ -11,13 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
-
 from ..evaluation.metrics import SegmentationScores
 from .config import TrainConfig
-from .data.dataset import OrientationBatchSampler, SegmentationDataset, background_files, validation_items
+from .data.batches import Batch, BatchMaker, BatchSettings
+from .data.dataset import SegmentationDataset, validation_items
 from .data.folders import check_pairs, find_pairs
+from .data.sources import load_training_stores
 from .losses import MixedLoss
+from .losses.distill import SoftTargetLoss
 from .models import create_model
 from .plot import plot_log
 
@@ -76,51 +78,84 @@ def validate(model, dataset: SegmentationDataset, items, device, batch_size: int
     return scores.summary()["miou"]
 
 
+def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
+    """Load --init (a checkpoint or a humanseg ONNX export of the same architecture) into model.
+
+    Returns the history it carries: {"samples": cumulative training samples, "runs": [...]}."""
+    path = Path(cfg.init)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: --init file not found")
+    if path.suffix.lower() == ".onnx":
+        from .onnx_weights import architecture_of, load_onnx_weights, onnx_metadata
+
+        arch, kwargs = architecture_of(path)
+        if arch != cfg.model or kwargs != cfg.model_kwargs:
+            raise FileNotFoundError(f"{path}: holds {arch} {kwargs}, not {cfg.model} {cfg.model_kwargs}")
+        load_onnx_weights(model, path, calibration)
+        meta = onnx_metadata(path)
+        history = {"samples": int(meta.get("humanseg.training_samples", 0)),
+                   "runs": json.loads(meta.get("humanseg.training_runs", "[]"))}
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if state.get("model") != cfg.model or state.get("model_kwargs", {}) != cfg.model_kwargs:
+            raise FileNotFoundError(f"{path}: holds {state.get('model')} {state.get('model_kwargs')}, "
+                                    f"not {cfg.model} {cfg.model_kwargs}")
+        model.load_state_dict(state["state_dict"])
+        history = {"samples": int(state.get("training_samples", 0)), "runs": list(state.get("training_runs", []))}
+    print(f"initialised from {path} ({history['samples']} earlier training samples, {len(history['runs'])} runs)")
+    return history
+
+
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
-    """Train and return the path of the best checkpoint (by validation mIoU)."""
+    """Train and return the path of the best checkpoint (by validation mIoU).
+
+    Batches are made on the training device from uint8 tensor stores (data/batches.py); the loss is
+    the mixed ground-truth loss on samples with a human mask plus `distill_weight` x BCE to the mean
+    of the teacher labels wherever a teacher label exists."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
     if device.type == "cpu":
         torch.set_num_threads(os.cpu_count() or 1)
-    workers = min(16, os.cpu_count() or 1) if cfg.workers < 0 else cfg.workers
+    threads = max(1, os.cpu_count() or 1) if cfg.workers < 0 else max(1, cfg.workers)
 
     root = Path(cfg.data)
-    train_pairs = load_split(root, "train", cfg.limit_train)
+    stores = load_training_stores(root, cfg.store_size, device, Path(cfg.cache) if cfg.cache else None, threads,
+                                  cfg.limit_train, use_pseudo=cfg.pseudo_share > 0)
+    print(f"on {device}: {stores.describe()}")
     val_pairs = load_split(root, "val")
-    backgrounds = background_files(root / "backgrounds") if (root / "backgrounds").is_dir() else []
-    print(f"backgrounds for synthesis: {len(backgrounds)}")
     size = (max(cfg.size), min(cfg.size))
-    train_set = SegmentationDataset(train_pairs, size, True, backgrounds, cfg.synth_prob, seed=cfg.seed)
     val_set = SegmentationDataset(val_pairs, size, augment=False)
     val_items = validation_items(val_pairs)
-    batch_size = min(cfg.batch_size, len(train_pairs))
-    sampler = OrientationBatchSampler(len(train_pairs), batch_size, cfg.portrait_share, cfg.seed)
-    loader = DataLoader(train_set, batch_sampler=sampler, num_workers=workers, pin_memory=device.type == "cuda",
-                        persistent_workers=False)
+    batch_size = min(cfg.batch_size, max(2, len(stores.labelled)))
+    settings = BatchSettings(size=size, portrait_share=cfg.portrait_share, synth_prob=cfg.synth_prob,
+                             webcam_prob=cfg.webcam_prob, pseudo_share=cfg.pseudo_share)
+    maker = BatchMaker(stores.labelled, batch_size, settings, cfg.seed, stores.pseudo, stores.backgrounds)
 
     model = create_model(cfg.model, **cfg.model_kwargs).to(device)
+    history = {"samples": 0, "runs": []}
     if cfg.init:
-        init_state = torch.load(cfg.init, map_location="cpu", weights_only=False)
-        if init_state.get("model") != cfg.model or init_state.get("model_kwargs", {}) != cfg.model_kwargs:
-            raise FileNotFoundError(f"{cfg.init}: holds {init_state.get('model')} {init_state.get('model_kwargs')}, "
-                                    f"not {cfg.model} {cfg.model_kwargs}")
-        model.load_state_dict(init_state["state_dict"])
-        print(f"initialised from {cfg.init}")
+        calibration = [maker.make(-1 - i).x.cpu() for i in range(4)]
+        model.cpu()
+        history = initial_weights(model, cfg, calibration)
+        model.to(device)
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
+    distill = SoftTargetLoss().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = len(sampler)
+    steps_per_epoch = cfg.steps_per_epoch or max(1, len(stores.labelled) // batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
 
-    start_epoch, best, rows = 0, -1.0, []
+    start_epoch, best, rows, samples = 0, -1.0, [], 0
     last_path, best_path, log_path = out / "last.pt", out / "best.pt", out / "log.csv"
     if resume and last_path.exists():
         state = torch.load(last_path, map_location=device, weights_only=False)
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, best, rows = state["epoch"] + 1, state["best_miou"], state["log"]
+        samples = state.get("run_samples", 0)
+        history = state.get("history", history)
         print(f"resumed from {last_path} at epoch {start_epoch}")
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
@@ -129,41 +164,47 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     use_amp = cfg.amp and device.type == "cuda"
     started = time.time()
     for epoch in range(start_epoch, cfg.epochs):
-        sampler.epoch = train_set.epoch = epoch
         model.train()
-        t0, seen, loss_sum = time.time(), 0, 0.0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=2.0)
-        for i, (x, y) in enumerate(bar):
+        t0, seen, loss_sum = time.time(), 0, torch.zeros((), device=device)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=2.0)
+        for i in bar:
             step = epoch * steps_per_epoch + i
+            lr_step = step
             if cfg.max_minutes:
                 time_step = int(total_steps * (time.time() - started) / (cfg.max_minutes * 60))
-                step = max(step, time_step) if step >= warmup else step
+                lr_step = max(step, time_step) if step >= warmup else step
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total_steps, warmup, cfg.lr)
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                group["lr"] = lr_at(lr_step, total_steps, warmup, cfg.lr)
+            batch = maker.make(step)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                logits = model(x)
-            loss, _ = criterion(logits.float(), y)
+                logits = model(batch.x)
+            loss = batch_loss(logits.float(), batch, criterion, distill, cfg.distill_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            seen += x.shape[0]
-            loss_sum += float(loss.detach()) * x.shape[0]
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", img_s=f"{seen / (time.time() - t0):.0f}")
-        train_loss = loss_sum / max(seen, 1)
+            seen += batch.x.shape[0]
+            loss_sum += loss.detach() * batch.x.shape[0]
+            if i % 20 == 0:
+                bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", img_s=f"{seen / (time.time() - t0):.0f}")
+        samples += seen
+        train_loss = float(loss_sum) / max(seen, 1)
         out_of_time = bool(cfg.max_minutes) and time.time() - started > cfg.max_minutes * 60
         validate_now = (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs or out_of_time
         row = {"epoch": epoch + 1, "train_loss": round(train_loss, 5), "val_miou": None,
                "lr": optimizer.param_groups[0]["lr"], "images_per_s": round(seen / (time.time() - t0), 1),
-               "elapsed_s": round(time.time() - started, 1)}
+               "elapsed_s": round(time.time() - started, 1), "samples": history["samples"] + samples}
         if validate_now:
             row["val_miou"] = round(validate(model, val_set, val_items, device, batch_size=max(batch_size, 16)), 5)
             rows.append(row)
         print(json.dumps(row), flush=True)
         miou = row["val_miou"]
+        this_run = {"out": str(out), "init": cfg.init, "device": device.type, "samples": samples,
+                    "minutes": round((time.time() - started) / 60, 1), "data": cfg.data}
         state = {"model": cfg.model, "model_kwargs": cfg.model_kwargs, "config": cfg.to_dict(),
                  "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                 "best_miou": best if miou is None else max(best, miou), "log": rows}
+                 "best_miou": best if miou is None else max(best, miou), "log": rows, "run_samples": samples,
+                 "history": history, "training_samples": history["samples"] + samples,
+                 "training_runs": history["runs"] + [this_run]}
         _atomic_save(state, last_path)  # every epoch, so --resume loses at most one epoch
         if miou is not None:
             if miou > best:
@@ -174,9 +215,21 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         if out_of_time:
             print(f"stopping after epoch {epoch + 1}: time budget of {cfg.max_minutes} min spent")
             break
-    skipped = len(train_set.bad)
-    print(f"done: best val mIoU {best:.4f}; {skipped} training files skipped while loading; best checkpoint {best_path}")
+    print(f"done: best val mIoU {best:.4f}; {history['samples'] + samples} training samples in all; "
+          f"best checkpoint {best_path}")
     return best_path
+
+
+def batch_loss(logits: torch.Tensor, batch: Batch, criterion: MixedLoss, distill: SoftTargetLoss,
+               distill_weight: float) -> torch.Tensor:
+    """Ground-truth losses over the samples that have a human mask + distill_weight x soft-target BCE."""
+    loss = logits.new_zeros(())
+    if bool(batch.has_gt.any()):
+        gt = batch.has_gt
+        loss = loss + criterion(logits[gt], batch.labels[gt])[0]
+    if distill_weight:
+        loss = loss + distill_weight * distill(logits, batch.soft, batch.soft_valid)
+    return loss
 
 
 def _atomic_save(obj, path: Path) -> None:

@@ -84,3 +84,18 @@ def test_mixed_loss_weights_parts():
     assert total.item() == pytest.approx(0.8 * parts["ce"] + 0.2 * parts["lovasz"] + parts["scl"], rel=1e-5)
     with pytest.raises(ValueError):
         MixedLoss({"nope": 1.0})
+
+
+def test_soft_target_loss_is_bce_of_the_person_probability_over_valid_pixels():
+    from humanseg.training.losses.distill import SoftTargetLoss
+
+    logits = torch.zeros(1, 2, 2, 2)           # p(person) = 0.5 everywhere
+    logits[0, 1, 0, 0] = 2.0                    # p = sigmoid(2) at one pixel
+    target = torch.tensor([[[1.0, 1.0], [0.0, 0.25]]])
+    valid = torch.tensor([[[True, True], [True, False]]])
+    p = 1 / (1 + np.exp(-2.0))
+    expected = (-np.log(p) + np.log(2) + np.log(2)) / 3
+    assert SoftTargetLoss()(logits, target, valid).item() == pytest.approx(expected, rel=1e-5)
+    none = SoftTargetLoss()(logits.requires_grad_(True), target, torch.zeros_like(valid))
+    assert none.item() == 0.0
+    none.backward()

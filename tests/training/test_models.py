@@ -44,6 +44,29 @@ class TestEveryModel:
         export_onnx(model, path, (256, 144), {"architecture": name})
         assert parity(model, path) < 1e-3
 
+    def test_onnx_weights_load_back_for_training(self, name, tmp_path):
+        """`train --init model.onnx`: BN was folded at export; loading unfolds it and reproduces the model."""
+        from humanseg.training.export import export_onnx
+        from humanseg.training.onnx_weights import load_onnx_weights
+
+        torch.manual_seed(0)
+        model = create_model(name)
+        for m in model.modules():  # BatchNorms that are far from identity, as after training
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
+                m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.5, 0.5)
+        model.eval()
+        path = tmp_path / "m.onnx"
+        export_onnx(model, path, (96, 64), {"architecture": name})
+        fresh = create_model(name)
+        report = load_onnx_weights(fresh, path, [torch.rand(4, 3, 64, 96) * 2 - 1])
+        assert report["convs"] == sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+        x = torch.rand(2, 3, 64, 96) * 2 - 1
+        with torch.no_grad():
+            assert float((model(x) - fresh.eval()(x)).abs().max()) < 1e-4
+            fresh.train()
+            assert float((model(x) - fresh(x)).abs().max()) < 0.05  # batch statistics start near the measured ones
+
     def test_size_report(self, name):
         model = create_model(name)
         params, flops = count_parameters(model), count_flops(model, 192, 192)
@@ -60,3 +83,21 @@ def test_lite_model_is_ultra_light():
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ModelError, match="unknown model"):
         create_model("resnet-9000")
+
+
+def test_onnx_scope_names_map_to_module_paths():
+    from humanseg.training.onnx_weights import module_path
+
+    assert module_path("/backbone/stages.0/stages.0.0/body/body.0/body.0.0/Conv") == "backbone.stages.0.0.body.0.0"
+    assert module_path("/fuse4/low/low.0/Conv") == "fuse4.low.0"
+    assert module_path("/head/Conv") == "head"
+
+
+def test_onnx_of_another_architecture_is_refused(tmp_path):
+    from humanseg.training.export import export_onnx
+    from humanseg.training.onnx_weights import load_onnx_weights
+
+    path = tmp_path / "lite.onnx"
+    export_onnx(create_model("pphumanseg-lite").eval(), path, (64, 48), {"architecture": "pphumanseg-lite"})
+    with pytest.raises(ModelError, match="do not match"):
+        load_onnx_weights(create_model("deeplabv3p-mbv2"), path, [torch.zeros(1, 3, 48, 64)])

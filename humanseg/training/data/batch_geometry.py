@@ -1,0 +1,142 @@
+"""Per-batch geometry on the training device: affine maps from a canvas to store slots.
+
+Coordinates are continuous pixels (pixel i spans [i, i + 1)), the convention of cv2.resize and of
+`grid_sample(align_corners=False)`. A map is an Nx2x3 tensor `theta` taking a canvas point
+(x, y, 1) to a slot point; `warp` samples slots through it.
+
+- `letterbox_maps`: the runtime's letterbox (content box -> `letterbox_box` on the canvas), then a
+  random scale, rotation, shift and flip about the canvas centre.
+- `person_maps`: a person's bounding box placed on the canvas, whole (random size and position) or
+  as a webcam head-and-shoulders crop whose cut edge touches the canvas bottom.
+- `cover_maps`: a background cropped to cover the canvas at a random zoom, position and flip.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+
+def uniform(n: int, low: float, high: float, gen: torch.Generator, device) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, generator=gen, device=device)
+
+
+def _matrix(a, b, c, d, e, f) -> torch.Tensor:
+    """Nx3x3 from six length-N tensors (row-major 2x3 part)."""
+    one, zero = torch.ones_like(a), torch.zeros_like(a)
+    return torch.stack([torch.stack([a, b, c], -1), torch.stack([d, e, f], -1),
+                        torch.stack([zero, zero, one], -1)], -2)
+
+
+def _inverse_similarity(scale, angle, shift_x, shift_y, flip, width: int, height: int) -> torch.Tensor:
+    """Nx3x3 inverse of: flip about the centre, then scale and rotate about the centre, then shift."""
+    cx, cy = width / 2, height / 2
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    # forward: p' = R s (F(p) - c) + c + t  ->  inverse: F^-1((R s)^-1 (p' - c - t) + c)
+    ix, iy = cx + shift_x, cy + shift_y
+    inv = _matrix(cos, sin, cx - cos * ix - sin * iy, -sin, cos, cy + sin * ix - cos * iy)
+    sign = torch.where(flip, -torch.ones_like(scale), torch.ones_like(scale))
+    flip_m = _matrix(sign, torch.zeros_like(sign), torch.where(flip, torch.full_like(sign, width), torch.zeros_like(sign)),
+                     torch.zeros_like(sign), torch.ones_like(sign), torch.zeros_like(sign))
+    return flip_m @ inv
+
+
+def letterbox_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Generator, augment: bool = True,
+                   scale=(0.75, 1.35), max_angle: float = 15.0, max_shift: float = 0.15) -> torch.Tensor:
+    """Nx2x3 canvas -> slot maps; `boxes` Nx4 (x, y, w, h) content boxes in slot pixels.
+
+    Without augmentation this is exactly the runtime's letterbox of the content box."""
+    n, device = boxes.shape[0], boxes.device
+    px, py, pw, ph = placed_boxes(boxes[:, 2], boxes[:, 3], width, height)
+    kx, ky = boxes[:, 2] / pw, boxes[:, 3] / ph  # slot pixels per canvas pixel
+    zero = torch.zeros_like(kx)
+    to_slot = _matrix(kx, zero, boxes[:, 0] - px * kx, zero, ky, boxes[:, 1] - py * ky)
+    if not augment:
+        return to_slot[:, :2]
+    s = uniform(n, *scale, gen, device)
+    angle = uniform(n, -max_angle, max_angle, gen, device) * math.pi / 180
+    angle = torch.where(torch.rand(n, generator=gen, device=device) < 0.5, angle, torch.zeros_like(angle))
+    tx = uniform(n, -max_shift, max_shift, gen, device) * width
+    ty = uniform(n, -max_shift, max_shift, gen, device) * height
+    flip = torch.rand(n, generator=gen, device=device) < 0.5
+    return (to_slot @ _inverse_similarity(s, angle, tx, ty, flip, width, height))[:, :2]
+
+
+def placed_boxes(w: torch.Tensor, h: torch.Tensor, width: int, height: int):
+    """`runtime.letterbox.letterbox_box` for N sizes at once: (x, y, w, h) float tensors on the canvas."""
+    scale = torch.minimum(width / w, height / h)
+    pw = (w * scale).round().clamp(1, width)
+    ph = (h * scale).round().clamp(1, height)
+    return torch.div(width - pw, 2, rounding_mode="floor"), torch.div(height - ph, 2, rounding_mode="floor"), pw, ph
+
+
+def person_maps(person: torch.Tensor, width: int, height: int, webcam: torch.Tensor, gen: torch.Generator,
+                cut_off: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Nx2x3 canvas -> slot maps, N slot rows below which the person is cut away).
+
+    person: Nx4 (x0, y0, x1, y1) boxes in slot pixels; webcam: N bool. A full-body person (taller
+    than 1.8x wide) in webcam mode keeps its top 30-55%; the kept part fills 75-105% of the canvas
+    height and its cut edge lies on the canvas bottom. Otherwise the whole person is 40-95% of
+    the canvas height at a random position, except that a person the photo cuts off at the bottom
+    (`cut_off`, N bool) keeps that edge on the canvas bottom rather than floating."""
+    n, device = person.shape[0], person.device
+    x0, y0, x1, y1 = person.unbind(1)
+    pw, ph = (x1 - x0).clamp(min=1), (y1 - y0).clamp(min=1)
+    tall = ph > 1.8 * pw
+    keep = torch.where(webcam & tall, uniform(n, 0.3, 0.55, gen, device), torch.ones_like(ph))
+    cut = y0 + ph * keep
+    kept_h = cut - y0
+    target = torch.where(webcam, uniform(n, 0.75, 1.05, gen, device), uniform(n, 0.4, 0.95, gen, device)) * height
+    scale = torch.minimum(target / kept_h, torch.where(webcam, 1.1, 0.95) * width / pw)
+    free = (height - kept_h * scale).clamp(min=1.0)
+    anchored = webcam if cut_off is None else webcam | cut_off
+    py = torch.where(anchored, height - kept_h * scale, torch.rand(n, generator=gen, device=device) * free)
+    px = uniform(n, -0.15, 0.15, gen, device) * width + (width - pw * scale) / 2
+    flip = torch.rand(n, generator=gen, device=device) < 0.5
+    zero, inv = torch.zeros_like(scale), 1 / scale
+    # canvas (u, v) -> slot: x = x0 + (u - px) / s, y = y0 + (v - py) / s; flip mirrors the person box
+    to_slot = _matrix(inv, zero, x0 - px * inv, zero, inv, y0 - py * inv)
+    mirror = _matrix(torch.where(flip, -1.0, 1.0) * torch.ones_like(scale), zero,
+                     torch.where(flip, 2 * px + pw * scale, zero), zero, torch.ones_like(scale), zero)
+    return (to_slot @ mirror)[:, :2], cut
+
+
+def cover_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Generator) -> torch.Tensor:
+    """Nx2x3 maps that crop each content box to cover the canvas (zoom 1-1.6x, random position, flip)."""
+    n, device = boxes.shape[0], boxes.device
+    bx, by, bw, bh = boxes.unbind(1)
+    scale = torch.maximum(width / bw, height / bh) * uniform(n, 1.0, 1.6, gen, device)
+    span_x, span_y = (bw - width / scale).clamp(min=0), (bh - height / scale).clamp(min=0)
+    ox = bx + torch.rand(n, generator=gen, device=device) * span_x
+    oy = by + torch.rand(n, generator=gen, device=device) * span_y
+    flip = torch.rand(n, generator=gen, device=device) < 0.5
+    inv, zero = 1 / scale, torch.zeros_like(scale)
+    a = torch.where(flip, -inv, inv)
+    c = torch.where(flip, ox + width * inv, ox)
+    return _matrix(a, zero, c, zero, inv, oy)[:, :2]
+
+
+def slot_points(theta: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    """NxHxWx2 slot coordinates (x, y) of every canvas pixel centre."""
+    device = theta.device
+    ys = torch.arange(height, device=device, dtype=torch.float32) + 0.5
+    xs = torch.arange(width, device=device, dtype=torch.float32) + 0.5
+    grid = torch.stack([xs.expand(height, width), ys[:, None].expand(height, width),
+                        torch.ones(height, width, device=device)], -1)
+    return torch.einsum("hwk,njk->nhwj", grid, theta)
+
+
+def warp(slots: torch.Tensor, points: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
+    """Sample NxCxSxS slots (any dtype) at NxHxWx2 slot points -> float32 NxCxHxW (0 outside)."""
+    size = slots.shape[-1]
+    grid = points * (2.0 / size) - 1.0
+    return F.grid_sample(slots.float(), grid, mode=mode, padding_mode="zeros", align_corners=False)
+
+
+def inside(points: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """Nx1xHxW bool: the point lies in its content box (x, y, w, h)."""
+    x, y = points[..., 0], points[..., 1]
+    b = boxes[:, :, None, None]
+    return ((x >= b[:, 0]) & (x < b[:, 0] + b[:, 2]) & (y >= b[:, 1]) & (y < b[:, 1] + b[:, 3]))[:, None]

@@ -1,0 +1,54 @@
+"""Which files a training run learns from: labelled pairs, unlabelled teacher-labelled people and
+backgrounds under one data root, decoded into TensorStores on the training device."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .folders import find_images
+from .tensor_store import StoreItem, TensorStore, find_items, load_store
+
+
+@dataclass
+class TrainingStores:
+    labelled: TensorStore
+    pseudo: TensorStore | None
+    backgrounds: TensorStore | None
+
+    def describe(self) -> str:
+        sizes = {k: (len(v) if v is not None else 0) for k, v in vars(self).items()}
+        mb = sum(v.nbytes() for v in vars(self).values() if v is not None) / 2**20
+        return ", ".join(f"{k} {n}" for k, n in sizes.items()) + f" ({mb:.0f} MiB of uint8 tensors)"
+
+
+def load_training_stores(root: Path, size: int, device: torch.device, cache: Path | None = None,
+                         threads: int = 2, limit: int = 0, use_pseudo: bool = True) -> TrainingStores:
+    """`<root>/train/<source>/{images,masks,soft}`, `<root>/pseudo/**/{images,soft}` (teacher labels
+    only) and `<root>/backgrounds/`; prints what it found and what it skipped."""
+    root = Path(root)
+    folder = root / "train"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: missing (expected <data>/train/<source>/images and masks)")
+    items = find_items(folder, need_mask=True)
+    if limit:
+        items = items[:limit]
+    labelled = load_store(items, size, cache, threads)
+    print(f"train: {len(labelled)} pairs, {len(items) - len(labelled)} skipped; "
+          f"{int(labelled.has_soft.sum())} with teacher labels")
+    pseudo = None
+    if use_pseudo and (root / "pseudo").is_dir():
+        found = [it for it in find_items(root / "pseudo", need_mask=False) if it.soft is not None]
+        if found:
+            pseudo = load_store(found, size, cache, threads)
+            print(f"pseudo: {len(pseudo)} unlabelled images with teacher labels")
+    backgrounds = None
+    if (root / "backgrounds").is_dir():
+        files = find_images(root / "backgrounds")
+        if files:
+            backgrounds = load_store([StoreItem(p) for p in files], size, cache, threads)
+    print(f"backgrounds for synthesis: {len(backgrounds) if backgrounds is not None else 0}")
+    stores = TrainingStores(labelled, pseudo, backgrounds)
+    return TrainingStores(*(s.to(device) if s is not None else None for s in (stores.labelled, stores.pseudo,
+                                                                            stores.backgrounds)))

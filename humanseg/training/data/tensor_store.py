@@ -1,0 +1,179 @@
+"""A training set decoded once into uint8 tensors that live on the training device.
+
+Every image is letterboxed (the runtime's `letterbox`) into a square `size` x `size` slot, so a
+batch is gathered with one `index_select` and augmented with tensor ops (see `batch_geometry`).
+Per item the store keeps:
+
+- images:  uint8 Nx3xSxS RGB (padding PAD_VALUE)
+- masks:   uint8 Nx1xSxS, 255 = person (all 0 where there is no human mask)
+- soft:    uint8 Nx2xSxS teacher labels (MediaPipe probability, RVM alpha), 0 where none
+- boxes:   float32 Nx4 content box (x, y, w, h) in slot pixels
+- person:  float32 Nx4 person bounding box (x0, y0, x1, y1) in slot pixels (from the mask, else
+           the teachers); zeros when no person is found
+- has_gt, has_soft: bool N
+
+Decoding uses OpenCV on the CPU (threads); the result can be cached as one .pt file.
+"""
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ...io.folders import IMAGE_SUFFIXES
+from ...runtime.letterbox import PAD_VALUE, letterbox
+
+
+@dataclass(frozen=True)
+class StoreItem:
+    """One training image with its optional human mask and optional teacher label (2-channel PNG)."""
+
+    image: Path
+    mask: Path | None = None
+    soft: Path | None = None
+
+
+@dataclass
+class TensorStore:
+    images: torch.Tensor
+    masks: torch.Tensor
+    soft: torch.Tensor
+    boxes: torch.Tensor
+    person: torch.Tensor
+    has_gt: torch.Tensor
+    has_soft: torch.Tensor
+    names: list[str]
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def size(self) -> int:
+        return self.images.shape[-1]
+
+    def to(self, device: torch.device | str) -> "TensorStore":
+        moved = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key, value in moved.items():
+            if isinstance(value, torch.Tensor):
+                moved[key] = value.to(device)
+        return TensorStore(**moved)
+
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in (self.images, self.masks, self.soft))
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for suffix in (".png", ".jpg", ".jpeg", ".bmp", ".webp"):
+        path = folder / (stem + suffix)
+        if path.is_file():
+            return path
+    return None
+
+
+def find_items(root: Path, need_mask: bool) -> list[StoreItem]:
+    """Every `images/` folder below root with its sibling `masks/` and `soft/` folders.
+
+    need_mask: keep only images with a mask (labelled splits); else images with a mask or a soft label.
+    """
+    items = []
+    for images_dir in sorted(p for p in Path(root).rglob("images") if p.is_dir()):
+        for image in sorted(images_dir.iterdir()):
+            if image.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            mask = _find(images_dir.parent / "masks", image.stem)
+            soft = _find(images_dir.parent / "soft", image.stem)
+            if (mask if need_mask else (mask or soft)) is not None:
+                items.append(StoreItem(image, mask, soft))
+    return items
+
+
+def _bbox(binary: np.ndarray) -> tuple[float, float, float, float]:
+    ys, xs = np.nonzero(binary)
+    if len(ys) == 0:
+        return 0.0, 0.0, 0.0, 0.0
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
+def decode_item(item: StoreItem, size: int) -> dict | None:
+    """One item -> slot-sized arrays, or None (with the reason printed) when it cannot be used."""
+    image = cv2.imread(str(item.image), cv2.IMREAD_COLOR)
+    if image is None:
+        print(f"skipped: {item.image}: unreadable image")
+        return None
+    h, w = image.shape[:2]
+    rgb, box = letterbox(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (size, size), PAD_VALUE)
+    mask = np.zeros((size, size), np.uint8)
+    soft = np.zeros((size, size, 2), np.uint8)
+    if item.mask is not None:
+        raw = cv2.imread(str(item.mask), cv2.IMREAD_GRAYSCALE)
+        if raw is None or raw.shape != (h, w):
+            print(f"skipped: {item.mask}: unreadable or not the image's size")
+            return None
+        mask, _ = letterbox((raw > 127).astype(np.uint8) * 255, (size, size), 0, cv2.INTER_LINEAR)
+    if item.soft is not None:
+        raw = cv2.imread(str(item.soft), cv2.IMREAD_UNCHANGED)
+        if raw is None or raw.ndim != 3 or raw.shape[2] not in (2, 4):
+            print(f"skipped: {item.soft}: not a 2-channel teacher label")
+            return None
+        pair = raw if raw.shape[2] == 2 else raw[..., [0, 3]]  # BGRA from OpenCV: B = probability, A = alpha
+        pair = cv2.resize(np.ascontiguousarray(pair), (w, h), interpolation=cv2.INTER_LINEAR)
+        soft, _ = letterbox(pair, (size, size), 0, cv2.INTER_LINEAR)
+    person = _bbox(mask > 127) if item.mask is not None else _bbox(soft.mean(2) > 127)
+    return {"image": rgb, "mask": mask, "soft": soft, "box": (box.x, box.y, box.width, box.height),
+            "person": person, "has_gt": item.mask is not None, "has_soft": item.soft is not None}
+
+
+def build_store(items: list[StoreItem], size: int = 320, threads: int = 2) -> TensorStore:
+    """Decode items (OpenCV, `threads` at a time) into a CPU TensorStore; unusable items are skipped."""
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        decoded = list(pool.map(lambda it: decode_item(it, size), items))
+    keep = [(it, d) for it, d in zip(items, decoded) if d is not None]
+    if not keep:
+        raise FileNotFoundError("no usable training images")
+    n = len(keep)
+    images = torch.empty(n, 3, size, size, dtype=torch.uint8)
+    masks = torch.empty(n, 1, size, size, dtype=torch.uint8)
+    soft = torch.empty(n, 2, size, size, dtype=torch.uint8)
+    for i, (_, d) in enumerate(keep):
+        images[i] = torch.from_numpy(d["image"]).permute(2, 0, 1)
+        masks[i, 0] = torch.from_numpy(d["mask"])
+        soft[i] = torch.from_numpy(d["soft"]).permute(2, 0, 1)
+    return TensorStore(
+        images=images, masks=masks, soft=soft,
+        boxes=torch.tensor([d["box"] for _, d in keep], dtype=torch.float32),
+        person=torch.tensor([d["person"] for _, d in keep], dtype=torch.float32),
+        has_gt=torch.tensor([d["has_gt"] for _, d in keep]),
+        has_soft=torch.tensor([d["has_soft"] for _, d in keep]),
+        names=[str(it.image) for it, _ in keep])
+
+
+def store_key(items: list[StoreItem], size: int) -> str:
+    """Changes when any file's path, size or mtime changes, or the slot size does."""
+    h = hashlib.sha1(str(size).encode())
+    for item in items:
+        for path in (item.image, item.mask, item.soft):
+            if path is not None:
+                st = path.stat()
+                h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def load_store(items: list[StoreItem], size: int, cache_dir: Path | None, threads: int = 2) -> TensorStore:
+    """build_store, reusing `<cache_dir>/<key>.pt` when the same files were decoded before."""
+    if cache_dir is None:
+        return build_store(items, size, threads)
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"store-{store_key(items, size)}.pt"
+    if path.is_file():
+        return TensorStore(**torch.load(path, weights_only=False))
+    store = build_store(items, size, threads)
+    tmp = path.with_suffix(".tmp")
+    torch.save({f.name: getattr(store, f.name) for f in fields(store)}, tmp)
+    tmp.replace(path)
+    return store

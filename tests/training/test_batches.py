@@ -1,0 +1,138 @@
+"""The on-device batch pipeline: store decoding, runtime letterbox geometry, compositing, labels,
+photometric ops and determinism."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from humanseg.runtime.letterbox import letterbox, letterbox_box  # noqa: E402
+from humanseg.training.data import batch_photometric as photo  # noqa: E402
+from humanseg.training.data.batch_geometry import (inside, letterbox_maps, placed_boxes, slot_points,  # noqa: E402
+                                                   warp)
+from humanseg.training.data.batches import IGNORE, BatchMaker, BatchSettings  # noqa: E402
+from humanseg.training.data.sources import load_training_stores  # noqa: E402
+from humanseg.training.data.tensor_store import build_store, find_items  # noqa: E402
+
+
+def test_placed_boxes_match_the_runtime_letterbox_box():
+    sizes = [(600, 800), (800, 600), (37, 91), (320, 1), (1, 320), (255, 144), (144, 256), (500, 500)]
+    w = torch.tensor([float(s[0]) for s in sizes])
+    h = torch.tensor([float(s[1]) for s in sizes])
+    for cw, ch in [(256, 144), (144, 256), (97, 61)]:
+        x, y, pw, ph = placed_boxes(w, h, cw, ch)
+        for i, (sw, sh) in enumerate(sizes):
+            b = letterbox_box(sw, sh, cw, ch)
+            assert (int(x[i]), int(y[i]), int(pw[i]), int(ph[i])) == (b.x, b.y, b.width, b.height), (sw, sh, cw, ch)
+
+
+def test_unaugmented_map_reproduces_the_runtime_letterbox():
+    # a smooth image whose values encode position, stored in a 64x64 slot, then put on a 96x64 canvas
+    yy, xx = np.mgrid[0:40, 0:30].astype(np.float32)
+    image = np.dstack([xx * 8, yy * 6, np.full_like(xx, 100)]).astype(np.uint8)
+    slot, box = letterbox(image, (64, 64), 0)
+    boxes = torch.tensor([[box.x, box.y, box.width, box.height]], dtype=torch.float32)
+    theta = letterbox_maps(boxes, 96, 64, torch.Generator(), augment=False)
+    points = slot_points(theta, 96, 64)
+    got = warp(torch.from_numpy(slot).permute(2, 0, 1)[None], points)[0].permute(1, 2, 0).numpy()
+    expected, ebox = letterbox(slot[box.y:box.y + box.height, box.x:box.x + box.width], (96, 64), 0)
+    content = inside(points, boxes)[0, 0].numpy()
+    rows, cols = np.nonzero(content)
+    assert (cols.min(), rows.min(), cols.max() + 1 - cols.min(), rows.max() + 1 - rows.min()) == \
+        (ebox.x, ebox.y, ebox.width, ebox.height)
+    core = content.copy()
+    core[[rows.min(), rows.max()], :] = False  # edge rows/cols mix with the zero border when sampling
+    core[:, [cols.min(), cols.max()]] = False
+    assert np.abs(got[core] - expected[core].astype(np.float32)).max() <= 2.0
+
+
+@pytest.fixture(scope="module")
+def stores(tiny_dataset):
+    return load_training_stores(tiny_dataset, 64, torch.device("cpu"), threads=1)
+
+
+def test_stores_hold_masks_teachers_and_pseudo(stores, tiny_dataset):
+    lab = stores.labelled
+    assert len(lab) == 8 and lab.images.dtype == torch.uint8 and lab.images.shape == (8, 3, 64, 64)
+    assert bool(lab.has_gt.all()) and int(lab.has_soft.sum()) == 6
+    assert set(torch.unique(lab.masks).tolist()) <= set(range(256)) and int(lab.masks.max()) == 255
+    # the teacher label is read from the BGRA file and resized to the image: it overlaps the mask
+    i = int(torch.nonzero(lab.has_soft)[0])
+    m, s = lab.masks[i, 0].float() / 255, lab.soft[i].float().mean(0) / 255
+    assert float((m * s).sum() / ((m + s) / 2).sum()) > 0.8
+    assert stores.pseudo is not None and len(stores.pseudo) == 3 and not bool(stores.pseudo.has_gt.any())
+    assert stores.backgrounds is not None and len(stores.backgrounds) == 3
+    x0, y0, x1, y1 = lab.person[i].tolist()
+    ys, xs = torch.nonzero(lab.masks[i, 0] > 127, as_tuple=True)
+    assert (x0, y0, x1, y1) == (xs.min().item(), ys.min().item(), xs.max().item() + 1, ys.max().item() + 1)
+
+
+def test_unreadable_files_are_skipped_with_their_name(tmp_path, capsys):
+    import cv2
+
+    for sub in ("images", "masks"):
+        (tmp_path / "s" / sub).mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "s" / "images" / "a.jpg"), np.zeros((20, 30, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "s" / "masks" / "a.png"), np.zeros((20, 30), np.uint8))
+    (tmp_path / "s" / "images" / "b.jpg").write_bytes(b"junk")
+    cv2.imwrite(str(tmp_path / "s" / "masks" / "b.png"), np.zeros((20, 30), np.uint8))
+    store = build_store(find_items(tmp_path, need_mask=True), 32, threads=1)
+    assert len(store) == 1 and "b.jpg" in capsys.readouterr().out
+
+
+def make(stores, seed=3, step=0, **kw):
+    settings = BatchSettings(size=(64, 48), **kw)
+    return BatchMaker(stores.labelled, 6, settings, seed, stores.pseudo, stores.backgrounds).make(step)
+
+
+def test_batches_have_the_contracted_shapes_and_ranges(stores):
+    b = make(stores, pseudo_share=0.34)
+    assert b.x.shape[0] == 6 and b.x.shape[2:] in ((48, 64), (64, 48))
+    assert float(b.x.min()) >= -1.0 and float(b.x.max()) <= 1.0
+    assert set(torch.unique(b.labels).tolist()) <= {0, 1, IGNORE}
+    assert b.labels.shape == b.soft.shape == b.soft_valid.shape == (6,) + tuple(b.x.shape[2:])
+    assert float(b.soft.min()) >= 0 and float(b.soft.max()) <= 1
+    assert b.has_gt.tolist() == [True] * 4 + [False] * 2  # 2 of 6 from the unlabelled store
+    assert bool((b.labels[~b.has_gt] == IGNORE).all())  # no human mask: only the teacher teaches
+    assert bool(b.soft_valid[~b.has_gt].any())
+
+
+def test_same_seed_and_step_give_the_same_batch_other_steps_differ(stores):
+    a, b, c = make(stores, step=5), make(stores, step=5), make(stores, step=6)
+    assert torch.equal(a.x, b.x) and torch.equal(a.labels, b.labels) and torch.equal(a.soft, b.soft)
+    assert a.x.shape != c.x.shape or not torch.equal(a.x, c.x)
+
+
+def test_composited_people_keep_their_label_and_padding_is_ignored(stores):
+    # all pasted onto backgrounds: no padding, every pixel scored, people present
+    b = make(stores, synth_prob=1.0, photometric=False, pseudo_share=0.0)
+    assert not bool((b.labels == IGNORE).any())
+    assert float((b.labels == 1).float().mean()) > 0.05
+    # never pasted, strong shrink: the letterbox padding is ignored, the content is scored
+    settings = BatchSettings(size=(64, 48), synth_prob=0.0, photometric=False)
+    maker = BatchMaker(stores.labelled, 6, settings, 0, None, None)
+    plain = maker.make(0)
+    assert bool((plain.labels == IGNORE).any()) and bool((plain.labels != IGNORE).any())
+    pad = (plain.labels == IGNORE)[0]
+    pixel = ((plain.x[0] + 1) * 127.5)[:, pad]
+    assert float((pixel - 127).abs().max()) < 1.0  # the runtime's grey padding value
+
+
+def test_photometric_ops_keep_shape_and_range_and_pass_through_when_off():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, 24, 40, generator=gen) * 255
+    for op in (photo.color_jitter, photo.lighting, photo.blur, photo.noise, photo.grayscale, photo.compression,
+               photo.low_resolution):
+        y = op(x, torch.Generator().manual_seed(1), p=1.0)
+        assert y.shape == x.shape and float(y.min()) >= 0 and float(y.max()) <= 255, op.__name__
+        assert not torch.allclose(y, x), op.__name__
+        same = op(x, torch.Generator().manual_seed(1), p=0.0)
+        assert torch.allclose(same, x, atol=1e-3), op.__name__
+
+
+def test_compression_quantises_8x8_blocks():
+    gen = torch.Generator().manual_seed(0)
+    flat = torch.full((1, 3, 16, 16), 100.0)
+    noisy = flat + torch.randn(1, 3, 16, 16, generator=gen) * 3  # fine detail lives in high frequencies
+    out = photo.compression(noisy, torch.Generator().manual_seed(2), p=1.0)
+    assert float((out - flat).abs().mean()) < float((noisy - flat).abs().mean())  # detail removed
+    assert abs(float(out.mean()) - 100.0) < 2.0  # DC kept
