@@ -6,7 +6,7 @@ summed intersections/unions, foreground IoU, boundary F, semantic connectivity),
 source. Speed: whole-frame latency on a 1280x720 frame (resize in, model, mask back to 720p),
 models interleaved round-robin so machine noise hits all alike; median of --rounds.
 
-    python benchmarks/compare_models.py --data ../shared/data/val [--model portrait] [--threads 2]
+    python benchmarks/compare_models.py --data ../shared/data/val [--model portrait] [--threads 2] [--no-reuse-buffers]
 """
 from __future__ import annotations
 
@@ -36,9 +36,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--reuse-buffers", action=argparse.BooleanOptionalAction, default=True,
+                    help="Segmenter(reuse_buffers=...): glibc buffer reuse, as the humanseg command's loops use it "
+                         "(default: on; it applies to the whole process, so to the peers too)")
     a = ap.parse_args()
 
-    models = {"humanseg " + str(a.model): Segmenter(a.model, threads=a.threads)}
+    models = {"humanseg " + str(a.model): Segmenter(a.model, threads=a.threads, reuse_buffers=a.reuse_buffers)}
     models.update({name: PeerModel(name, a.threads) for name in available_peers()})
     pairs = find_pairs(a.data)
     sources = sorted({p.image.parent.parent.name for p in pairs})
@@ -65,7 +68,8 @@ def main() -> None:
 
     ref = "mediapipe-landscape" if "mediapipe-landscape" in models else None
     results = {}
-    print(f"{len(pairs)} validation images; sources: {', '.join(sources)}; ONNX Runtime CPU, {a.threads} threads\n")
+    print(f"{len(pairs)} validation images; sources: {', '.join(sources)}; ONNX Runtime CPU, {a.threads} threads; "
+          f"Segmenter(reuse_buffers={a.reuse_buffers})\n")
     header = "| model | mIoU | person IoU | boundary F | SC | " + " | ".join(f"mIoU {s}" for s in sources) + \
              " | 720p frame ms (median) | vs MediaPipe landscape |"
     print(header)

@@ -9,7 +9,7 @@
 3. Flicker per temporal mode: mean frame-to-frame change of the mask over pixels whose image did
    not change (|gray difference| < 6), on a still shot with sensor noise and on the example clip.
 
-    python benchmarks/pipeline.py [--threads 2] [--rounds 200]
+    python benchmarks/pipeline.py [--threads 2] [--rounds 200] [--no-reuse-buffers]
 """
 from __future__ import annotations
 
@@ -154,8 +154,12 @@ def main() -> None:
     ap.add_argument("--model", default="portrait")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--reuse-buffers", action=argparse.BooleanOptionalAction, default=True,
+                    help="Segmenter(reuse_buffers=...): glibc buffer reuse, as the humanseg command's loops use it "
+                         "(default: on; off is what a library user gets from Segmenter())")
     a = ap.parse_args()
-    ours = Segmenter(a.model, threads=a.threads)
+    ours = Segmenter(a.model, threads=a.threads, reuse_buffers=a.reuse_buffers)
+    print(f"Segmenter(reuse_buffers={a.reuse_buffers}), {a.threads} threads")
     models = {"humanseg " + a.model: ours}
     if "mediapipe-landscape" in available_peers():
         models["mediapipe-landscape"] = PeerModel("mediapipe-landscape", a.threads)

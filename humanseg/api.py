@@ -1,11 +1,17 @@
 """The public Python API. The CLI calls exactly these, with the same names and defaults."""
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import numbers
+import time
 from pathlib import Path
 
-from .effects import Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, VideoBackground, effect_from_spec
+from .effects import (Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, VideoBackground, describe,
+                      effect_from_spec)
 from .errors import HumansegError, InputError, OutputError
-from .io.images import IMAGE_SUFFIXES, check_output_path, read_image, write_image
+from .io.images import IMAGE_SUFFIXES, atomic_write_bytes, check_output_path, read_image, write_image
 from .runtime.postprocess import PostProcess
 from .runtime.segmenter import Segmenter, SegmentStream
 from .weights import DEFAULT_MODEL
@@ -15,14 +21,51 @@ __all__ = ["Segmenter", "SegmentStream", "PostProcess", "Blur", "Color", "Image"
            "convert_video", "HumansegError", "DEFAULT_MODEL"]
 
 
+RESUME_MANIFEST = ".humanseg-resume.json"
+
+
+def _in_range(value, low: float, high: float = math.inf) -> bool:
+    return isinstance(value, numbers.Real) and math.isfinite(value) and low <= value <= high
+
+
+def _count(value) -> bool:
+    return _in_range(value, 0) and float(value).is_integer()
+
+
+def check_postprocess(post: PostProcess) -> None:
+    """Raise InputError for mask options out of range (the CLI checks the same at its parser)."""
+    problems = []
+    if post.threshold is not None and not _in_range(post.threshold, 0, 1):
+        problems.append(f"threshold {post.threshold} is not in [0, 1]")
+    if post.gate is not None and (len(post.gate) != 2 or not all(_count(v) for v in post.gate)):
+        problems.append(f"gate {tuple(post.gate)} must be two non-negative integers (erode, dilate)")
+    if not _count(post.refine):
+        problems.append(f"refine {post.refine} must be a non-negative integer")
+    if not _in_range(post.feather, 0):
+        problems.append(f"feather {post.feather} must be a non-negative number")
+    if not _in_range(post.min_blob_fraction, 0, 1):
+        problems.append(f"min_blob_fraction {post.min_blob_fraction} is not in [0, 1]")
+    if problems:
+        raise InputError("; ".join(problems))
+
+
+def _check_segmenter(segmenter) -> None:
+    if isinstance(getattr(segmenter, "postprocess", None), PostProcess):
+        check_postprocess(segmenter.postprocess)
+
+
 def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segmenter | None = None) -> Path:
-    """Segment one image file and write `effect(image, mask)` to `out` (atomically). Default effect: Blur()."""
+    """Segment one image file and write `effect(image, mask)` to `out` (atomically). Default effect: Blur().
+    CommentsBehind is laid out on-screen (still=True) rather than scrolling in."""
     inp, out = Path(inp), Path(out)
     check_output_path(inp, out)
     effect = effect or Blur()
+    if isinstance(effect, CommentsBehind) and not effect.still:
+        effect = effect.as_still()
     if isinstance(effect, Transparent) and out.suffix.lower() in {".jpg", ".jpeg"}:
         raise OutputError(f"{out}: JPEG has no transparency; use a .png output for a transparent cut-out")
     segmenter = segmenter or Segmenter()
+    _check_segmenter(segmenter)
     image = read_image(inp)
     write_image(out, effect(image, segmenter.segment(image)))
     return out
@@ -30,33 +73,111 @@ def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
 
 def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Segmenter | None = None,
                    suffix: str | None = None, progress: bool = True) -> dict:
-    """Every image in `inp` (not recursive) -> `out/<name><suffix>`. Files whose output already
-    exists are skipped, so an interrupted run resumes. Unreadable files are listed, not fatal."""
+    """Every image in `inp` (not recursive) -> `out/<stem><suffix>`; suffix: the input's own, or .png
+    for Transparent and MaskOnly.
+
+    Resume: `out/.humanseg-resume.json` keeps, per output name, a hash of what made it: the input
+    (path, size, modification time) and the settings (model file, effect, mask options). An output
+    is skipped only when it exists and its hash matches; otherwise it is made again, so a re-run
+    with another --bg or an edited input redoes that file. Inputs that would write the same output
+    (x.jpg and x.png when the suffix is .png) are collisions: the first in name order is processed,
+    the others are not and are listed in "failed" and "collisions". Unreadable files are listed in
+    "failed", not fatal.
+
+    Returns {"written": int, "skipped_existing": int, "failed": [one line each], "collisions": [one line each]}.
+    """
     from tqdm import tqdm
 
     inp, out = Path(inp), Path(out)
     if not inp.is_dir():
         raise InputError(f"{inp}: not a folder")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: output must be a folder when the input is a folder")
     if inp.resolve() == out.resolve():
         raise OutputError(f"{out}: output folder is the input folder; choose another so the inputs are kept")
-    out.mkdir(parents=True, exist_ok=True)
     effect = effect or Blur()
+    segmenter = segmenter or Segmenter()
+    _check_segmenter(segmenter)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
     suffix = suffix or (".png" if isinstance(effect, (Transparent, MaskOnly)) else None)
     files = sorted(p for p in inp.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    segmenter = segmenter or Segmenter()
+    jobs: dict[str, Path] = {}
+    collisions: list[str] = []
+    for path in files:
+        name = path.stem + (suffix or path.suffix)
+        if name in jobs:
+            collisions.append(f"{path.name}: not processed, it would write the same {name} as {jobs[name].name}; "
+                              "rename one of them")
+        else:
+            jobs[name] = path
+    model = getattr(getattr(segmenter, "session", None), "path", None) or type(segmenter).__qualname__
+    settings = describe({"model": model, "effect": effect, "postprocess": getattr(segmenter, "postprocess", None)})
+    manifest = _ResumeManifest(out / RESUME_MANIFEST)
     done = skipped = 0
     failed: list[str] = []
-    for path in tqdm(files, unit="image", disable=not progress):
-        target = out / (path.stem + (suffix or path.suffix))
-        if target.exists():
-            skipped += 1
-            continue
-        try:
-            convert_image(path, target, effect, segmenter)
+    try:
+        for name, path in tqdm(jobs.items(), unit="image", disable=not progress):
+            target = out / name
+            key = _resume_key(path, settings)
+            if target.exists() and manifest.get(name) == key:
+                skipped += 1
+                continue
+            manifest.forget(name)
+            try:
+                convert_image(path, target, effect, segmenter)
+            except InputError as exc:
+                failed.append(str(exc))
+                continue
+            manifest.record(name, key)
             done += 1
-        except InputError as exc:
-            failed.append(str(exc))
-    return {"written": done, "skipped_existing": skipped, "failed": failed}
+    finally:
+        manifest.save()
+    return {"written": done, "skipped_existing": skipped, "failed": failed + collisions, "collisions": collisions}
+
+
+def _resume_key(path: Path, settings: str) -> str:
+    """Hash of an input file's identity (path, size, mtime_ns) and a settings description."""
+    st = path.stat()
+    text = json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, settings])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _ResumeManifest:
+    """`{"version": 1, "outputs": {output name: resume key}}` in the output folder, written
+    atomically at most once a second and at the end. Missing or unreadable: empty (all redone)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.outputs: dict[str, str] = {}
+        self._dirty, self._saved_at = False, time.monotonic()
+        try:
+            data = json.loads(path.read_text())
+            if data.get("version") == 1 and isinstance(data.get("outputs"), dict):
+                self.outputs = {str(k): str(v) for k, v in data["outputs"].items()}
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def get(self, name: str) -> str | None:
+        return self.outputs.get(name)
+
+    def forget(self, name: str) -> None:
+        if self.outputs.pop(name, None) is not None:
+            self._dirty = True
+
+    def record(self, name: str, key: str) -> None:
+        self.outputs[name] = key
+        self._dirty = True
+        if time.monotonic() - self._saved_at > 1.0:
+            self.save()
+
+    def save(self) -> None:
+        if self._dirty:
+            data = json.dumps({"version": 1, "outputs": self.outputs}, indent=0, sort_keys=True)
+            atomic_write_bytes(self.path, data.encode())
+            self._dirty, self._saved_at = False, time.monotonic()
 
 
 def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segmenter | None = None,

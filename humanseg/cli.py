@@ -2,13 +2,26 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
+import socket
 import sys
+import warnings
 from pathlib import Path
 
-from .errors import HumansegError, InputError
+from .errors import HumansegError, HumansegWarning, InputError
 
 COMMANDS: dict[str, tuple] = {}
+
+# a missing module -> what installs it (None: the base package)
+INSTALL_FOR_MODULE = {
+    "onnxruntime": None, "cv2": None, "av": None, "numpy": None, "tqdm": None,
+    "torch": "train", "torchvision": "train", "onnx": "train", "onnxslim": "train", "matplotlib": "train",
+    "fastapi": "serve", "uvicorn": "serve", "multipart": "serve", "python_multipart": "serve", "starlette": "serve",
+    "pyvirtualcam": "webcam",
+}
+EXTRA_FOR_COMMAND = {"train": "train", "export": "train", "serve": "serve", "webcam": "webcam"}
 
 
 def command(name: str, help_text: str, *arg_groups):
@@ -18,24 +31,85 @@ def command(name: str, help_text: str, *arg_groups):
     return register
 
 
+# ---- value checks for arguments (argparse turns ArgumentTypeError into a one-line usage error) ----
+
+def _number(text: str, kind):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not {'an integer' if kind is int else 'a number'}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
+    return value
+
+
+def probability(text: str) -> float:
+    value = _number(text, float)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; use 0 or more")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = _number(text, float)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; use 0 or more")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer; use 1 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = _number(text, float)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not positive")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = _number(text, int)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (1-65535)")
+    return value
+
+
 # ---- argument groups shared by several commands -------------------------------------------------
 
 def model_args(p):
     p.add_argument("--model", default="portrait", help="shipped model name or path to an .onnx file (default: portrait)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: cores, at most 4)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="CPU threads for the model (default: cores, at most 4)")
 
 
 def effect_args(p):
     p.add_argument("--bg", default="blur",
                    help="blur | color:#RRGGBB | transparent | mask | overlay | PATH to an image or video (default: blur)")
-    p.add_argument("--blur-strength", type=float, default=3.0, help="blur sigma in %% of the short side (default 3)")
-    p.add_argument("--comments", nargs="+", default=None, help="texts that scroll behind the person")
-    p.add_argument("--threshold", type=float, default=None, help="hard mask at this level (default: soft edges)")
-    p.add_argument("--gate", type=int, nargs=2, metavar=("ERODE", "DILATE"), default=None,
-                   help="morphological gate: erode/dilate radii in px")
+    p.add_argument("--blur-strength", type=non_negative_float, default=3.0,
+                   help="blur sigma in %% of the short side (default 3)")
+    p.add_argument("--comments", nargs="+", default=None,
+                   help="texts behind the person: they scroll in on video and webcam and are laid out on a still "
+                        "image; ASCII is drawn, accents are dropped and emoji left out (with a warning)")
+    p.add_argument("--threshold", type=probability, default=None,
+                   help="hard mask at this level in [0, 1] (default: soft edges)")
+    p.add_argument("--gate", type=non_negative_int, nargs=2, metavar=("ERODE", "DILATE"), default=None,
+                   help="morphological gate: erode/dilate radii in px (0 or more)")
     p.add_argument("--keep-largest", action="store_true", help="keep only the largest person region")
-    p.add_argument("--refine", type=int, default=0, help="guided-filter edge refinement radius in px (0: off)")
-    p.add_argument("--feather", type=float, default=0.0, help="Gaussian edge feathering sigma in px (0: off)")
+    p.add_argument("--refine", type=non_negative_int, default=0,
+                   help="guided-filter edge refinement radius in px (0: off)")
+    p.add_argument("--feather", type=non_negative_float, default=0.0,
+                   help="Gaussian edge feathering sigma in px (0: off)")
 
 
 def temporal_args(p):
@@ -48,12 +122,14 @@ def io_args(p):
     p.add_argument("output", type=Path)
 
 
-def _segmenter(a):
+def _segmenter(a, reuse_buffers: bool = False):
+    """reuse_buffers: True for the CLI's own frame loops (video, webcam, folder), where keeping
+    frame-sized buffers in the heap saves time per frame (runtime/allocator.py)."""
     from .api import PostProcess, Segmenter
 
     post = PostProcess(threshold=a.threshold, gate=tuple(a.gate) if a.gate else None, keep_largest=a.keep_largest,
                        refine=a.refine, feather=a.feather)
-    return Segmenter(a.model, threads=a.threads, postprocess=post)
+    return Segmenter(a.model, threads=a.threads, postprocess=post, reuse_buffers=reuse_buffers)
 
 
 def _effect(a):
@@ -64,17 +140,18 @@ def _effect(a):
 
 # ---- commands ------------------------------------------------------------------------------------
 
-@command("image", "segment an image file or a folder of images (resumes: finished outputs are skipped)",
-         io_args, model_args, effect_args)
+@command("image", "segment an image file, or a folder of images into an output folder (resumes: outputs made "
+         "from the same input with the same settings are skipped; inputs that would write the same output "
+         "are reported and exit 1)", io_args, model_args, effect_args)
 def cmd_image(a):
     from .api import convert_folder, convert_image
 
     effect = _effect(a)
     if a.input.is_dir():
-        result = convert_folder(a.input, a.output, effect, _segmenter(a))
+        result = convert_folder(a.input, a.output, effect, _segmenter(a, reuse_buffers=True))
         for line in result["failed"]:
             print(f"humanseg: skipped: {line}", file=sys.stderr)
-        print(json.dumps({k: (len(v) if k == "failed" else v) for k, v in result.items()}))
+        print(json.dumps({k: (len(v) if isinstance(v, list) else v) for k, v in result.items()}))
         return 1 if result["failed"] else 0
     print(convert_image(a.input, a.output, effect, _segmenter(a)))
     return 0
@@ -85,15 +162,15 @@ def cmd_image(a):
 def cmd_video(a):
     from .api import convert_video
 
-    result = convert_video(a.input, a.output, _effect(a), _segmenter(a), temporal=a.temporal)
+    result = convert_video(a.input, a.output, _effect(a), _segmenter(a, reuse_buffers=True), temporal=a.temporal)
     print(f"{result['output']} ({result['frames']} frames{', audio copied' if result['audio_copied'] else ''})")
     return 0
 
 
 def webcam_args(p):
-    p.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
+    p.add_argument("--camera", type=non_negative_int, default=0, help="camera index (default 0)")
     p.add_argument("--virtual-cam", action="store_true", help="send frames to a virtual camera (needs pyvirtualcam)")
-    p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: until q or Ctrl-C)")
+    p.add_argument("--max-frames", type=non_negative_int, default=0, help="stop after N frames (0: until q or Ctrl-C)")
 
 
 @command("webcam", "live background effect on a camera, in a window and/or a virtual camera",
@@ -101,7 +178,7 @@ def webcam_args(p):
 def cmd_webcam(a):
     from .io.webcam import run_webcam
 
-    run_webcam(a.camera, _effect(a), _segmenter(a), a.temporal, a.virtual_cam, a.max_frames)
+    run_webcam(a.camera, _effect(a), _segmenter(a, reuse_buffers=True), a.temporal, a.virtual_cam, a.max_frames)
     return 0
 
 
@@ -125,7 +202,7 @@ def eval_args(p):
     p.add_argument("--model", default="portrait", help="shipped model name or .onnx path")
     p.add_argument("--data", required=True, type=Path, help="folder of <source>/images + masks")
     p.add_argument("--csv", type=Path, default=None, help="also write per-image rows here")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=positive_int, default=None)
 
 
 @command("eval", "score an ONNX model on image/mask folders; prints one JSON line", eval_args)
@@ -179,12 +256,13 @@ def serve_args(p):
 
     d = ServerConfig()
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=port_number, default=8000, help="TCP port, checked to be free before starting")
     p.add_argument("--model", default=d.model, help="default model (shipped name)")
-    p.add_argument("--workers", type=int, default=d.workers, help="inference threads")
-    p.add_argument("--queue", type=int, default=d.queue, help="requests that may wait for a worker; more get 503")
-    p.add_argument("--max-upload-mb", type=float, default=d.max_upload_bytes / 2**20)
-    p.add_argument("--max-pixels", type=int, default=d.max_pixels)
+    p.add_argument("--workers", type=positive_int, default=d.workers, help="inference threads (1 or more)")
+    p.add_argument("--queue", type=non_negative_int, default=d.queue,
+                   help="requests that may wait for a worker; more get 503")
+    p.add_argument("--max-upload-mb", type=positive_float, default=d.max_upload_bytes / 2**20)
+    p.add_argument("--max-pixels", type=positive_int, default=d.max_pixels)
 
 
 @command("serve", "HTTP service: POST /v1/segment, GET /v1/models, /healthz, docs at /docs (needs humanseg[serve])",
@@ -195,6 +273,7 @@ def cmd_serve(a):
     from .server.app import create_app
     from .server.config import ServerConfig
 
+    check_port_free(a.host, a.port)
     app = create_app(ServerConfig(model=a.model, workers=a.workers, queue=a.queue,
                                   max_upload_bytes=int(a.max_upload_mb * 2**20), max_pixels=a.max_pixels))
     print(f"humanseg serving on http://{a.host}:{a.port} (docs: /docs)", flush=True)
@@ -202,8 +281,47 @@ def cmd_serve(a):
     return 0
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Raise InputError when host:port cannot be listened on (bind a socket the way uvicorn does, then close it)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise InputError(f"--host {host}: not an address of this machine ({exc.strerror})") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                reason = "is in use" if exc.errno == errno.EADDRINUSE else "needs more privileges"
+                raise InputError(f"port {port} {reason}; pick another with --port") from exc
+            raise InputError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); check --host") from exc
+
+
+def install_hint(module: str | None, command: str) -> str:
+    """What to install when `module` is missing while running `command`."""
+    top = (module or "").split(".")[0]
+    extra = INSTALL_FOR_MODULE[top] if top in INSTALL_FOR_MODULE else EXTRA_FOR_COMMAND.get(command)
+    return f"pip install 'humanseg[{extra}]'" if extra else "pip install humanseg"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of the command."""
+
+    def error(self, message: str):
+        self.exit(2, f"humanseg: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):
+    if issubclass(category, HumansegWarning):
+        print(f"humanseg: warning: {message}", file=sys.stderr)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="humanseg", description="Human segmentation: cut out, blur or replace backgrounds.")
+    parser = _Parser(prog="humanseg", description="Human segmentation: cut out, blur or replace backgrounds.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (fn, help_text, groups) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -216,14 +334,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except HumansegError as exc:
         print(f"humanseg: error: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:
-        extra = "serve" if args.command == "serve" else "train"
-        print(f"humanseg: error: {exc.name or exc} is not installed; `{args.command}` needs "
-              f"`pip install 'humanseg[{extra}]'`", file=sys.stderr)
+        print(f"humanseg: error: {exc.name or exc} is not installed; `{args.command}` needs it: "
+              f"{install_hint(exc.name, args.command)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("humanseg: interrupted; no partial output was kept", file=sys.stderr)

@@ -19,3 +19,8 @@ class ModelError(HumansegError):
 
 class DeviceError(HumansegError):
     """A camera or virtual camera is missing."""
+
+
+class HumansegWarning(UserWarning):
+    """Something was done differently from what was asked (e.g. characters a font cannot draw were
+    left out). The CLI prints it in one line as `humanseg: warning: ...`."""

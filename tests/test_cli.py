@@ -1,5 +1,7 @@
 """The command line as a user runs it: exit codes, one-line errors, no tracebacks, nothing lost."""
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from humanseg.cli import install_hint, main
 from tests.conftest import EXAMPLE_IMAGE, make_video, probe
 
 
@@ -71,7 +74,8 @@ def test_folder_mode_resumes_and_reports_bad_files(tmp_path):
     (src / "broken.jpg").write_bytes(b"garbage")
     r = humanseg("image", src, dst)
     assert r.returncode == 1 and "broken.jpg" in r.stderr
-    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"written": 3, "skipped_existing": 0, "failed": 1}
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"written": 3, "skipped_existing": 0, "failed": 1,
+                                                             "collisions": 0}
     r = humanseg("image", src, dst)
     assert json.loads(r.stdout.strip().splitlines()[-1])["skipped_existing"] == 3
 
@@ -103,3 +107,154 @@ def test_eval_prints_one_json_line(tiny_dataset, tmp_path):
     assert scores["n_images"] == 4 and 0 <= scores["miou"] <= 1
     assert len((tmp_path / "rows.csv").read_text().splitlines()) == 5
     assert_one_line_error(humanseg("eval", "--data", tmp_path))
+
+
+# ---- in-process runs of main(): argument checks, resume, comments, install hints, serve ---------
+
+def run_main(capsys, *args):
+    """(exit code, stdout, stderr) of humanseg.cli.main; argparse errors exit via SystemExit."""
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line(err: str, *phrases: str):
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("humanseg: error:") and "Traceback" not in err, err
+    for phrase in phrases:
+        assert phrase in lines[0], err
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["image", "a.jpg", "b.jpg", "--threshold", "5"], "--threshold: 5 is not in [0, 1]"),
+    (["image", "a.jpg", "b.jpg", "--threshold", "nan"], "--threshold"),
+    (["image", "a.jpg", "b.jpg", "--feather", "-2"], "--feather: -2 is negative"),
+    (["image", "a.jpg", "b.jpg", "--gate", "-1", "3"], "--gate: -1 is negative"),
+    (["image", "a.jpg", "b.jpg", "--refine", "-4"], "--refine: -4 is negative"),
+    (["image", "a.jpg", "b.jpg", "--threads", "0"], "--threads: 0 is not a positive integer"),
+    (["video", "a.mp4", "b.mp4", "--blur-strength", "-1"], "--blur-strength"),
+    (["serve", "--workers", "0"], "--workers: 0 is not a positive integer"),
+    (["serve", "--port", "70000"], "--port"),
+    (["image", "a.jpg"], "required"),
+])
+def test_out_of_range_options_are_one_line_usage_errors(capsys, args, phrase):
+    code, out, err = run_main(capsys, *args)
+    assert code == 2 and out == ""
+    assert_one_line(err, phrase)
+
+
+def test_folder_input_with_a_file_as_output_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    cv2.imwrite(str(tmp_path / "in" / "a.jpg"), np.zeros((20, 30, 3), np.uint8))
+    (tmp_path / "existing.jpg").write_bytes(b"keep me")
+    code, _, err = run_main(capsys, "image", tmp_path / "in", tmp_path / "existing.jpg")
+    assert code == 2
+    assert_one_line(err, "output must be a folder when the input is a folder")
+    assert (tmp_path / "existing.jpg").read_bytes() == b"keep me"
+
+
+def _small_folder(root: Path, names: list[str]) -> Path:
+    root.mkdir()
+    img = cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (160, 90))
+    for name in names:
+        cv2.imwrite(str(root / name), img)
+    return root
+
+
+def test_folder_resume_redoes_outputs_made_with_other_settings_or_inputs(tmp_path, capsys):
+    src, dst = _small_folder(tmp_path / "in", ["a.png"]), tmp_path / "out"
+    summary = lambda out: json.loads(out.strip().splitlines()[-1])  # noqa: E731
+    code, out, _ = run_main(capsys, "image", src, dst, "--bg", "color:#000000")
+    assert code == 0 and summary(out)["written"] == 1
+    black = cv2.imread(str(dst / "a.png"))
+    assert (dst / ".humanseg-resume.json").is_file()
+    code, out, _ = run_main(capsys, "image", src, dst, "--bg", "color:#000000")
+    assert summary(out) == {"written": 0, "skipped_existing": 1, "failed": 0, "collisions": 0}
+    code, out, _ = run_main(capsys, "image", src, dst, "--bg", "color:#FFFFFF")      # other --bg: redone
+    assert summary(out)["written"] == 1
+    assert cv2.imread(str(dst / "a.png")).mean() > black.mean() + 50
+    code, out, _ = run_main(capsys, "image", src, dst, "--bg", "color:#FFFFFF", "--threshold", "0.5")
+    assert summary(out)["written"] == 1                                                # other mask option
+    st = (src / "a.png").stat()
+    os.utime(src / "a.png", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))               # input edited
+    code, out, _ = run_main(capsys, "image", src, dst, "--bg", "color:#FFFFFF", "--threshold", "0.5")
+    assert summary(out)["written"] == 1
+    assert not list(dst.glob("*.part")) and not list(dst.glob(".*.part"))
+
+
+def test_folder_inputs_writing_the_same_output_are_reported(tmp_path, capsys):
+    src, dst = _small_folder(tmp_path / "in", ["x.jpg", "x.png", "y.jpg"]), tmp_path / "out"
+    code, out, err = run_main(capsys, "image", src, dst, "--bg", "mask")              # mask writes .png
+    assert code == 1
+    assert json.loads(out.strip().splitlines()[-1]) == {"written": 2, "skipped_existing": 0, "failed": 1,
+                                                         "collisions": 1}
+    assert "x.png" in err and "x.jpg" in err and "same" in err
+    assert sorted(p.name for p in dst.iterdir() if not p.name.startswith(".")) == ["x.png", "y.png"]
+
+
+def test_comments_are_drawn_on_a_single_image(tmp_path, capsys):
+    plain, with_text = tmp_path / "plain.png", tmp_path / "comments.png"
+    assert run_main(capsys, "image", EXAMPLE_IMAGE, plain, "--bg", "color:#000000")[0] == 0
+    code, _, err = run_main(capsys, "image", EXAMPLE_IMAGE, with_text, "--bg", "color:#000000",
+                            "--comments", "HELLO THERE")
+    assert code == 0, err
+    a, b = cv2.imread(str(plain)), cv2.imread(str(with_text))
+    background = a.max(axis=2) < 30                       # (nearly) black in the plain output: the background
+    assert background.mean() > 0.2
+    assert (b[background].min(axis=1) > 150).sum() > 40     # white text there (0 when it starts off-screen)
+    assert np.array_equal(a[~background & (a.min(axis=2) > 200)], b[~background & (a.min(axis=2) > 200)])
+
+
+def test_comments_with_emoji_warn_in_one_line_and_draw_the_rest(tmp_path, capsys):
+    code, _, err = run_main(capsys, "image", EXAMPLE_IMAGE, tmp_path / "o.png", "--bg", "color:#000000",
+                            "--comments", "nice \U0001F44D")
+    assert code == 0
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("humanseg: warning:") and "\U0001F44D" in lines[0]
+
+
+@pytest.mark.parametrize("module, command, hint", [
+    ("onnxruntime", "image", "pip install humanseg"), ("cv2", "video", "pip install humanseg"),
+    ("av", "video", "pip install humanseg"), ("numpy", "serve", "pip install humanseg"),
+    ("torch", "export", "humanseg[train]"), ("onnx", "export", "humanseg[train]"),
+    ("onnxslim", "export", "humanseg[train]"), ("fastapi", "serve", "humanseg[serve]"),
+    ("uvicorn", "serve", "humanseg[serve]"), ("pyvirtualcam", "webcam", "humanseg[webcam]"),
+    ("torch.nn", "train", "humanseg[train]"),
+])
+def test_missing_module_names_what_installs_it(module, command, hint):
+    assert hint in install_hint(module, command)
+    if hint == "pip install humanseg":
+        assert "[" not in install_hint(module, command)
+
+
+def test_missing_onnxruntime_asks_for_the_base_install(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)          # `import onnxruntime` now fails
+    code, _, err = run_main(capsys, "image", EXAMPLE_IMAGE, tmp_path / "o.jpg")
+    assert code == 2
+    assert_one_line(err, "onnxruntime is not installed", "pip install humanseg")
+    assert "[train]" not in err
+
+
+def test_serve_on_a_busy_port_says_so_before_announcing(capsys):
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("fastapi")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run_main(capsys, "serve", "--port", port)
+    assert code == 2 and "serving on" not in out
+    assert_one_line(err, f"port {port} is in use; pick another with --port")
+
+
+def test_train_help_names_the_registered_architectures(capsys):
+    code, out, _ = run_main(capsys, "train", "--help")
+    assert code == 0 and "--arch" not in out
+    text = "".join(out.split())                                    # argparse may wrap at hyphens
+    for name in ("pphumanseg-lite", "pphumanseg-v2", "deeplabv3p-mbv2"):
+        assert name in text
+    models = pytest.importorskip("humanseg.training.models")
+    assert all(name in text for name in models.MODELS)

@@ -1,20 +1,25 @@
 """Composable effects: `effect(frame_bgr, mask) -> output frame`."""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import InputError
 from .backgrounds import Blur, Color, Image, MaskOnly, Overlay, Transparent, VideoBackground, parse_hex_color
 from .comments import CommentsBehind
 
 __all__ = ["Blur", "Color", "Image", "VideoBackground", "Transparent", "MaskOnly", "Overlay", "CommentsBehind",
-           "effect_from_spec"]
+           "effect_from_spec", "describe"]
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
 
 
 def effect_from_spec(spec: str, blur_strength: float = 3.0, comments: list[str] | None = None):
-    """CLI --bg value -> effect: blur | color:#RRGGBB | transparent | mask | overlay | PATH (image or video)."""
+    """CLI --bg value -> effect: blur | color:#RRGGBB | transparent | mask | overlay | PATH (image or video).
+    With `comments`, the effect is wrapped in CommentsBehind (scrolling; convert_image lays them out on a still)."""
     spec = spec.strip()
     if spec == "blur":
         effect = Blur(blur_strength)
@@ -36,3 +41,41 @@ def effect_from_spec(spec: str, blur_strength: float = 3.0, comments: list[str] 
             raise InputError("--comments needs a background effect (blur, color, image or video)")
         effect = CommentsBehind(comments, under=effect)
     return effect
+
+
+def describe(value) -> str:
+    """A deterministic one-line description of an effect (or PostProcess, path, number...) and its
+    settings, the same in every process: what folder resume keys on. Public attributes only
+    (state such as caches and frame counters is private); a file path includes its size and
+    modification time, so a changed background image counts as a changed setting. An object of a
+    type this does not know is described by its repr, which may differ between runs: then a
+    resume redoes the work rather than trusting an output made with other settings."""
+    if hasattr(value, "describe") and callable(value.describe):
+        return value.describe()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    if isinstance(value, Path):
+        try:
+            st = value.stat()
+            return f"Path({str(value.resolve())!r}, size={st.st_size}, mtime_ns={st.st_mtime_ns})"
+        except OSError:
+            return f"Path({str(value.resolve())!r})"
+    if isinstance(value, np.generic):
+        return repr(value.item())
+    if isinstance(value, np.ndarray):
+        if value.size <= 16:
+            return repr(value.tolist())
+        digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16).hexdigest()
+        return f"array({value.shape}, {value.dtype}, {digest})"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(describe(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{describe(k)}: {describe(v)}" for k, v in sorted(value.items(), key=repr)) + "}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
+    elif hasattr(value, "__dict__") and type(value).__repr__ is object.__repr__:
+        fields = sorted((k, v) for k, v in vars(value).items() if not k.startswith("_"))
+    else:
+        return repr(value)
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}(" + ", ".join(f"{k}={describe(v)}" for k, v in fields) + ")"

@@ -1,29 +1,95 @@
-"""Scrolling "bullet comments" drawn over the background but behind the person."""
+"""Bullet comments drawn over the background but behind the person.
+
+Text is drawn with OpenCV's Hershey font, which has printable ASCII only. Accented letters are
+drawn as their base letter (é -> e); characters it cannot draw (emoji, CJK, symbols) are left out
+with one `HumansegWarning` per effect naming them, instead of OpenCV's "?" marks.
+"""
 from __future__ import annotations
+
+import copy
+import unicodedata
+import warnings
 
 import cv2
 import numpy as np
 
+from ..errors import HumansegWarning
 from .backgrounds import BackgroundEffect, Blur
 from .composite import composite
 
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def drawable_text(text: str) -> tuple[str, set[str]]:
+    """(what OpenCV's font can draw of `text`, the characters left out). Accents are dropped
+    (NFKD), other non-ASCII characters removed, runs of spaces collapsed."""
+    kept, dropped = [], set()
+    for char in text:
+        if " " <= char <= "~" or char.isspace():
+            kept.append(char if " " <= char <= "~" else " ")
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if " " <= c <= "~")
+        if base:
+            kept.append(base)
+        elif not unicodedata.category(char).startswith(("M", "C")):   # marks, joiners, variation selectors
+            dropped.add(char)
+    return " ".join("".join(kept).split()), dropped
+
 
 class CommentsBehind(BackgroundEffect):
-    """texts scroll right-to-left in lanes over `under`'s background; the person stays in front.
+    """Texts in `lanes` rows over `under`'s background; the person stays in front.
 
-    speed: fraction of the frame width a comment travels per frame.
+    Video (still=False): comments enter from the right edge and scroll left, `speed` of the frame
+    width per frame; make the effect once per video, it counts frames.
+    Still (still=True; convert_image sets it): comments are laid out on-screen, spread over their lanes.
+    color: (r, g, b) 0-255.
     """
 
     def __init__(self, texts: list[str], under: BackgroundEffect | None = None, speed: float = 0.006,
-                 lanes: int = 6, color: tuple[int, int, int] = (255, 255, 255)):
+                 lanes: int = 6, color: tuple[int, int, int] = (255, 255, 255), still: bool = False):
         if not texts:
             raise ValueError("CommentsBehind needs at least one text")
+        if lanes < 1:
+            raise ValueError("lanes must be at least 1")
         self.texts = list(texts)
         self.under = under or Blur()
-        self.speed = speed
-        self.lanes = lanes
+        self.speed = float(speed)
+        self.lanes = int(lanes)
         self.bgr = tuple(int(c) for c in color[::-1])
-        self.frame_index = 0
+        self.still = bool(still)
+        self._drawn = []
+        dropped: set[str] = set()
+        for text in self.texts:
+            drawn, lost = drawable_text(text)
+            self._drawn.append(drawn)
+            dropped |= lost
+        if dropped:
+            warnings.warn(f"comments: {' '.join(sorted(dropped))} cannot be drawn by OpenCV's font and were left out",
+                          HumansegWarning, stacklevel=2)
+        self._frame_index = 0
+
+    def as_still(self) -> "CommentsBehind":
+        """The same comments laid out on-screen, for a single image."""
+        still = copy.copy(self)
+        still.still, still._frame_index = True, 0
+        return still
+
+    def _x_positions(self, w: int, widths: list[int]) -> list[int]:
+        xs = []
+        for i, tw in enumerate(widths):
+            lane = i % self.lanes
+            if self.still:
+                in_lane = len(range(lane, len(widths), self.lanes))
+                slot_w = w / in_lane
+                margin = max(4, round(0.02 * w))
+                free = max(0.0, slot_w - tw - 2 * margin)
+                x = (i // self.lanes) * slot_w + margin + (i * 0.37 % 1.0) * free
+            else:
+                period = w + tw + 40
+                offset = (i * 0.37 % 1.0) * period
+                x = w - (self._frame_index * self.speed * w + offset) % period
+            xs.append(int(x))
+        return xs
 
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         bg = self.under.background(frame, mask).copy()
@@ -31,16 +97,14 @@ class CommentsBehind(BackgroundEffect):
         scale = max(0.4, h / 720)
         thickness = max(1, round(2 * scale))
         lane_h = h / (self.lanes + 1)
-        for i, text in enumerate(self.texts):
-            lane = i % self.lanes
-            (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-            period = w + tw + 40
-            offset = (i * 0.37 % 1.0) * period
-            x = int(w - (self.frame_index * self.speed * w + offset) % period)
-            y = int(lane_h * (lane + 1))
-            cv2.putText(bg, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
-            cv2.putText(bg, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, self.bgr, thickness, cv2.LINE_AA)
-        self.frame_index += 1
+        widths = [cv2.getTextSize(text, FONT, scale, thickness)[0][0] for text in self._drawn]
+        for i, (text, x) in enumerate(zip(self._drawn, self._x_positions(w, widths))):
+            if not text:
+                continue
+            y = int(lane_h * (i % self.lanes + 1))
+            cv2.putText(bg, text, (x, y), FONT, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+            cv2.putText(bg, text, (x, y), FONT, scale, self.bgr, thickness, cv2.LINE_AA)
+        self._frame_index += 1
         return bg
 
     def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -30,10 +30,12 @@ class Segmenter:
     providers: ONNX Runtime providers; default picks CUDA/CoreML/DirectML when present, else CPU.
     threads: CPU threads for the model (default: all cores, at most 4).
     reuse_buffers: keep frame-sized buffers in the heap between frames (glibc; see runtime/allocator.py).
+        Off by default: it changes the allocator of the whole process. The CLI's video, webcam and
+        folder loops turn it on.
     """
 
     def __init__(self, model: str | Path = "portrait", providers: list[str] | None = None, threads: int | None = None,
-                 postprocess: PostProcess | None = None, reuse_buffers: bool = True):
+                 postprocess: PostProcess | None = None, reuse_buffers: bool = False):
         if reuse_buffers:
             reuse_large_buffers()
         self.session = ModelSession(model, providers, threads)

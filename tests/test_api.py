@@ -1,0 +1,78 @@
+"""The Python API as a host application uses it: no process-wide side effects by default, checked
+options, folder resume keyed on what made each output."""
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+import humanseg.runtime.segmenter as segmenter_module
+from humanseg import Color, PostProcess, Segmenter, convert_folder, convert_image
+from humanseg.api import RESUME_MANIFEST
+from humanseg.errors import InputError, OutputError
+from tests.conftest import EXAMPLE_IMAGE
+
+
+def test_default_segmenter_leaves_the_process_allocator_alone(monkeypatch):
+    calls = []
+    monkeypatch.setattr(segmenter_module, "reuse_large_buffers", lambda *a, **k: calls.append(1) or True)
+    Segmenter(threads=1)
+    assert calls == []
+    Segmenter(threads=1, reuse_buffers=True)                 # opt-in, as the CLI's loops do
+    assert calls == [1]
+
+
+def test_default_segmenter_in_a_fresh_process_does_not_call_mallopt():
+    code = ("from humanseg import Segmenter; from humanseg.runtime import allocator; "
+            "Segmenter(threads=1).segment(__import__('numpy').zeros((90, 160, 3), 'uint8')); "
+            "print(allocator.is_tuned())")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("post", [PostProcess(threshold=5), PostProcess(threshold=-0.1), PostProcess(feather=-2),
+                                  PostProcess(gate=(-1, 3)), PostProcess(refine=-1), PostProcess(min_blob_fraction=2)])
+def test_convert_functions_check_mask_options(tmp_path, post):
+    seg = Segmenter(threads=1, postprocess=post)
+    with pytest.raises(InputError):
+        convert_image(EXAMPLE_IMAGE, tmp_path / "o.jpg", segmenter=seg)
+    (tmp_path / "in").mkdir()
+    with pytest.raises(InputError):
+        convert_folder(tmp_path / "in", tmp_path / "out", segmenter=seg, progress=False)
+    assert not (tmp_path / "o.jpg").exists()
+
+
+def test_convert_folder_refuses_a_file_as_output(tmp_path, segmenter):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out.jpg").write_bytes(b"x")
+    with pytest.raises(OutputError, match="output must be a folder when the input is a folder"):
+        convert_folder(tmp_path / "in", tmp_path / "out.jpg", segmenter=segmenter, progress=False)
+
+
+def test_convert_folder_resume_keys_on_input_and_settings(tmp_path, segmenter):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    img = cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (160, 90))
+    cv2.imwrite(str(src / "a.png"), img)
+    cv2.imwrite(str(src / "b.png"), img)
+    run = lambda effect: convert_folder(src, dst, effect, segmenter, progress=False)  # noqa: E731
+    assert run(Color("#000000"))["written"] == 2
+    manifest = json.loads((dst / RESUME_MANIFEST).read_text())
+    assert sorted(manifest["outputs"]) == ["a.png", "b.png"]
+    assert run(Color("#000000")) == {"written": 0, "skipped_existing": 2, "failed": [], "collisions": []}
+    # an output made by someone else (or an older humanseg) under the same name is redone, not trusted
+    (dst / "a.png").unlink()
+    cv2.imwrite(str(dst / "a.png"), np.zeros((5, 5, 3), np.uint8))
+    manifest["outputs"].pop("a.png")
+    (dst / RESUME_MANIFEST).write_text(json.dumps(manifest))
+    assert run(Color("#000000"))["written"] == 1
+    assert cv2.imread(str(dst / "a.png")).shape == (90, 160, 3)
+    # a new input under an old name is redone
+    cv2.imwrite(str(src / "b.png"), cv2.flip(img, 1))
+    assert run(Color("#000000"))["written"] == 1
+    # a damaged manifest means everything is redone, never a crash
+    (dst / RESUME_MANIFEST).write_text("{not json")
+    assert run(Color("#000000"))["written"] == 2
