@@ -1,17 +1,25 @@
-// Copies the onnxruntime-web files the page needs from node_modules into the Python package
-// (humanseg/server/static/vendor/), so the page works offline: nothing is fetched from a CDN.
+// Copies the files the page and the API docs need from node_modules into the Python package
+// (humanseg/server/static/vendor/), so both work offline: nothing is fetched from a CDN.
+// Keep the list in step with VENDOR_ASSETS in humanseg/server/app.py (it warns when one is missing).
 import { copyFileSync, mkdirSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, "node_modules", "onnxruntime-web", "dist");
 const vendor = join(here, "..", "humanseg", "server", "static", "vendor");
-const files = ["ort.all.min.mjs", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm"];
-if (!existsSync(dist)) {
-  console.error("onnxruntime-web is not installed: run `npm ci` in web/ first");
-  process.exit(1);
-}
+const packages = {
+  "onnxruntime-web/dist": ["ort.all.min.mjs", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm"],
+  "swagger-ui-dist": ["swagger-ui-bundle.js", "swagger-ui.css"],
+};
 mkdirSync(vendor, { recursive: true });
-for (const f of files) copyFileSync(join(dist, f), join(vendor, f));
-console.log(`copied ${files.length} onnxruntime-web files to ${vendor}`);
+let copied = 0;
+for (const [dir, files] of Object.entries(packages)) {
+  const src = join(here, "node_modules", dir);
+  if (!existsSync(src)) {
+    console.error(`${dir.split("/")[0]} is not installed: run \`npm ci --prefix web\` first`);
+    process.exit(1);
+  }
+  for (const f of files) copyFileSync(join(src, f), join(vendor, f));
+  copied += files.length;
+}
+console.log(`copied ${copied} files (onnxruntime-web, swagger-ui-dist) to ${vendor}`);

@@ -1,18 +1,12 @@
 // Drives the humanseg page in Debian's headless Chromium with a fake camera fed from a .y4m clip.
 // usage: node e2e.mjs URL CLIP.y4m OUT_DIR [seconds] [probe.png]
 // Writes OUT_DIR/result.json (frames, fps text, backend, probe mask) and OUT_DIR/page.png.
-import { chromium } from "playwright-core";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { launchWithFakeCamera } from "./chromium.mjs";
 
 const [url, clip, outDir, seconds = "8", probe = ""] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-         "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${clip}`],
-});
+const browser = await launchWithFakeCamera(clip);
 try {
   const page = await browser.newPage();
   const logs = [];

@@ -32,7 +32,10 @@ def to_bgr8(image: np.ndarray) -> np.ndarray:
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """uint8 HxWx3 BGR; raises InputError naming the file for anything unusable."""
+    """uint8 HxWx3 BGR, upright (EXIF orientation applied, as photo viewers show it); raises InputError
+    naming the file for anything unusable. The pixel limit is checked on the header, before decoding."""
+    from .image_bytes import decode_upright, read_header
+
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -42,15 +45,15 @@ def read_image(path: str | Path) -> np.ndarray:
     if size == 0:
         raise InputError(f"{path}: file is empty")
     data = np.fromfile(str(path), dtype=np.uint8)
-    try:
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        image = None
-    if image is None or image.size == 0:
+    header = read_header(data)  # None for formats only OpenCV knows: checked after decoding instead
+    too_large = f"larger than the {MAX_PIXELS // 1_000_000} MP limit; downscale it first"
+    if header is not None and header.pixels > MAX_PIXELS:
+        raise InputError(f"{path}: image is {header.describe()}, {too_large}")
+    image = decode_upright(data, header.orientation if header else 1)
+    if image is None:
         raise InputError(f"{path}: not a readable image (corrupt, truncated or unsupported format)")
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
-        raise InputError(f"{path}: image is {image.shape[1]}x{image.shape[0]}, larger than the "
-                         f"{MAX_PIXELS // 1_000_000} MP limit; downscale it first")
+        raise InputError(f"{path}: image is {image.shape[1]}x{image.shape[0]}, {too_large}")
     return to_bgr8(image)
 
 

@@ -2,35 +2,46 @@
 
 Inference runs in a bounded pool of worker threads sharing one ONNX Runtime session per model
 (its `run` is thread-safe); at most `workers + queue` requests are admitted at once and the rest
-get 503 at once. Every request builds its own effect and post-processing, so nothing is carried
-from one request to the next.
+get 503 at once. On the event loop an upload is only read and its header checked (size in pixels,
+before any pixel is decoded); decoding happens in the worker pool, after admission. Every request
+builds its own effect and post-processing, so nothing is carried from one request to the next.
 """
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 import cv2
 import numpy as np
-from fastapi import FastAPI, File, Form, UploadFile
+from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from ..effects import Blur, Color, parse_hex_color
 from ..effects.backgrounds import BackgroundEffect, Transparent, cover_fit
 from ..errors import HumansegError
+from ..io.image_bytes import ImageHeader, decode_upright, read_header
 from ..io.images import to_bgr8
 from ..runtime.postprocess import PostProcess
 from ..runtime.segmenter import Segmenter
 from ..weights import SHIPPED
 from .config import ServerConfig
-from .limits import header_size
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# copied from web/node_modules by web/build.mjs (keep the two lists in step)
+VENDOR_ASSETS = ("ort.all.min.mjs", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm",
+                 "swagger-ui-bundle.js", "swagger-ui.css")
+BUILD_ASSETS = "npm ci --prefix web --no-audit --no-fund && node web/build.mjs"
 
 
 class ReturnKind(str, Enum):
@@ -55,11 +66,49 @@ ERROR_RESPONSES = {s: {"description": d, "content": {"application/json": {"examp
                                 (413, "upload or image too large"), (503, "server busy, retry later"))}
 
 
+def missing_vendor_assets(static_dir: Path | None = None) -> list[str]:
+    """Names of the page's and docs' vendored files that are not built (see BUILD_ASSETS)."""
+    vendor = (static_dir or STATIC_DIR) / "vendor"
+    return [name for name in VENDOR_ASSETS if not (vendor / name).is_file()]
+
+
+@dataclass
+class Upload:
+    """An uploaded image whose header passed the checks; its pixels are decoded in a worker."""
+
+    data: bytes
+    header: ImageHeader
+    what: str
+
+
+@dataclass
+class Job:
+    """Everything a worker needs for one request."""
+
+    image: Upload
+    kind: ReturnKind
+    fmt: OutputFormat
+    post: PostProcess
+    effect: BackgroundEffect | None = None   # None: the mask, or a composite over `background`
+    background: Upload | None = None
+    max_pixels: int = 0
+
+
 def create_app(config: ServerConfig | None = None) -> FastAPI:
     cfg = config or ServerConfig()
-    app = FastAPI(title="humanseg", version="0.1.0",
-                  description="Human segmentation: masks, cut-outs and background effects.")
     pool = ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="humanseg")
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        missing = missing_vendor_assets()
+        if missing:
+            print(f"humanseg: warning: page and /docs assets are not built ({', '.join(missing)} missing "
+                  f"from {STATIC_DIR / 'vendor'}); build them with `{BUILD_ASSETS}`", file=sys.stderr, flush=True)
+        yield
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="humanseg", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Human segmentation: masks, cut-outs and background effects.")
     admitted = threading.BoundedSemaphore(cfg.workers + cfg.queue)
     segmenters: dict[str, Segmenter] = {}
     segmenters_lock = threading.Lock()
@@ -84,9 +133,33 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", []) if p != "body")
         return JSONResponse({"error": f"bad parameter {where}: {first.get('msg', 'invalid')}"}, status_code=400)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        # the page is mounted at "/", so it answers every path no route takes in full: a known path
+        # asked with another method arrives here as the page's 404, and is a 405
+        status, headers, message = exc.status_code, dict(exc.headers or {}), str(exc.detail)
+        allowed = allowed_methods(request.url.path) if status in (404, 405) else set()
+        if allowed and request.method not in allowed:
+            status, headers["Allow"] = 405, ", ".join(sorted(allowed))
+            message = f"{request.method} is not allowed on {request.url.path}; use {' or '.join(sorted(allowed))}"
+        elif status == 404:
+            message = f"nothing at {request.url.path}"
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    def allowed_methods(path: str) -> set[str]:
+        return {m for r in app.routes if isinstance(r, Route) and r.methods and r.path_regex.match(path)
+                for m in r.methods}
+
     @app.get("/healthz")
     def healthz() -> dict:
         return {"status": "ok"}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """Swagger UI from our own vendored copy (web/build.mjs), so the docs work offline."""
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="humanseg API",
+                                   swagger_js_url="/vendor/swagger-ui-bundle.js",
+                                   swagger_css_url="/vendor/swagger-ui.css", swagger_favicon_url="data:,")
 
     @app.get("/v1/models")
     def models() -> dict:
@@ -98,70 +171,61 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                             "architecture": s.metadata.get("humanseg.architecture", "")})
         return {"models": out, "default": cfg.model}
 
-    async def read_limited(upload: UploadFile, what: str) -> bytes:
+    async def read_upload(upload: UploadFile, what: str) -> Upload:
+        """Read the bytes (within the byte limit) and check the header (within the pixel limit); no decoding."""
         data = await upload.read(cfg.max_upload_bytes + 1)
         if len(data) > cfg.max_upload_bytes:
             raise ApiError(413, f"{what} is larger than {cfg.max_upload_bytes} bytes")
         if not data:
             raise ApiError(400, f"{what} is empty")
-        return data
-
-    def decode(data: bytes, what: str) -> np.ndarray:
-        size = header_size(data)
-        if size and size[0] * size[1] > cfg.max_pixels:
-            raise ApiError(413, f"{what} is {size[0]}x{size[1]}, more than {cfg.max_pixels} pixels")
-        try:
-            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        except cv2.error:
-            image = None
-        if image is None or image.size == 0:
+        header = read_header(data)
+        if header is None:
             raise ApiError(400, f"{what} is not a readable image (corrupt, truncated or unsupported format)")
-        if image.shape[0] * image.shape[1] > cfg.max_pixels:
-            raise ApiError(413, f"{what} has more than {cfg.max_pixels} pixels")
-        return to_bgr8(image)
+        if header.pixels > cfg.max_pixels:
+            raise ApiError(413, f"{what} is {header.describe()}, more than {cfg.max_pixels} pixels")
+        return Upload(data, header, what)
 
     @app.post("/v1/segment", responses={200: {"content": {"image/png": {}, "image/jpeg": {}},
                                               "description": "the mask, cut-out or composite"}, **ERROR_RESPONSES})
     async def segment(
-        image: UploadFile = File(..., description="the photo (JPEG, PNG, WebP, BMP)"),
+        image: UploadFile = File(..., description="the photo (JPEG, PNG, WebP, BMP, TIFF); EXIF orientation "
+                                                  "is applied, so the result is upright"),
         return_: ReturnKind = Form(ReturnKind.composite, alias="return",
                                    description="mask (PNG), cutout (RGBA PNG) or composite"),
         bg: str = Form("blur", max_length=32, description="composite background: blur or color:#RRGGBB "
                                                          "(ignored when a background image is uploaded)"),
         background: UploadFile | None = File(None, description="optional background image for the composite"),
         threshold: float | None = Form(None, ge=0.0, le=1.0, description="hard mask at this level"),
+        gate_erode: int | None = Form(None, ge=0, le=25, description="morphological gate: erode radius in px "
+                                                                      "(with gate_dilate; as the CLI's --gate)"),
+        gate_dilate: int | None = Form(None, ge=0, le=25, description="morphological gate: dilate radius in px"),
+        keep_largest: bool = Form(False, description="keep only the largest person region"),
+        refine: int = Form(0, ge=0, le=32, description="guided-filter edge refinement radius in px (0: off)"),
+        feather: float = Form(0.0, ge=0.0, le=20.0, description="Gaussian edge feathering sigma in px (0: off)"),
         blur_strength: float = Form(3.0, gt=0.0, le=20.0, description="blur sigma in % of the short side"),
         format: OutputFormat = Form(OutputFormat.jpeg, description="composite encoding"),
         model: str = Form("portrait", max_length=64),
     ):
         seg = segmenter_for(model)
-        frame = decode(await read_limited(image, "image"), "image")
-        effect = await build_effect(return_, bg, background, blur_strength)
+        gate = None if gate_erode is None and gate_dilate is None else (gate_erode or 0, gate_dilate or 0)
+        job = Job(await read_upload(image, "image"), return_, format, max_pixels=cfg.max_pixels,
+                  post=PostProcess(threshold=threshold, gate=gate, keep_largest=keep_largest, refine=refine,
+                                   feather=feather))
+        if return_ == ReturnKind.cutout:
+            job.effect = Transparent()
+        elif return_ == ReturnKind.composite:
+            if background is not None and background.filename:
+                job.background = await read_upload(background, "background")
+            else:
+                job.effect = effect_from_bg(bg, blur_strength)
         if not admitted.acquire(blocking=False):
             raise ApiError(503, "server busy: all workers and queue slots are taken; retry shortly")
         try:
             loop = asyncio.get_running_loop()
-            body, media = await loop.run_in_executor(pool, render, seg, frame, effect, threshold, return_, format)
+            body, media = await loop.run_in_executor(pool, render, seg, job)
         finally:
             admitted.release()
         return Response(body, media_type=media)
-
-    async def build_effect(kind: ReturnKind, bg: str, background: UploadFile | None, strength: float):
-        if kind == ReturnKind.mask:
-            return None
-        if kind == ReturnKind.cutout:
-            return Transparent()
-        if background is not None and background.filename:
-            picture = decode(await read_limited(background, "background"), "background")
-            return _Still(picture)
-        if bg == "blur":
-            return Blur(strength)
-        if bg.startswith("color:"):
-            try:
-                return Color(parse_hex_color(bg[len("color:"):]))
-            except HumansegError as exc:
-                raise ApiError(400, str(exc)) from exc
-        raise ApiError(400, f"bg '{bg}' must be blur or color:#RRGGBB (or upload a background image)")
 
     @app.get("/v1/models/{name}.onnx", responses={404: ERROR_RESPONSES[404]})
     def model_file(name: str):
@@ -184,6 +248,17 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     return app
 
 
+def effect_from_bg(bg: str, strength: float) -> BackgroundEffect:
+    if bg == "blur":
+        return Blur(strength)
+    if bg.startswith("color:"):
+        try:
+            return Color(parse_hex_color(bg[len("color:"):]))
+        except HumansegError as exc:
+            raise ApiError(400, str(exc)) from exc
+    raise ApiError(400, f"bg '{bg}' must be blur or color:#RRGGBB (or upload a background image)")
+
+
 class _Still(BackgroundEffect):
     """An uploaded background image (already decoded), cover-fitted."""
 
@@ -194,19 +269,32 @@ class _Still(BackgroundEffect):
         return cover_fit(self.picture, frame.shape[1], frame.shape[0])
 
 
-def render(seg: Segmenter, frame: np.ndarray, effect, threshold: float | None, kind: ReturnKind,
-           fmt: OutputFormat) -> tuple[bytes, str]:
+def decode(upload: Upload, max_pixels: int) -> np.ndarray:
+    """Upright uint8 HxWx3 BGR pixels of an upload (runs in a worker; the header was checked already)."""
+    image = decode_upright(upload.data, upload.header.orientation)
+    if image is None:
+        raise ApiError(400, f"{upload.what} is not a readable image (corrupt, truncated or unsupported format)")
+    if image.shape[0] * image.shape[1] > max_pixels:  # a header that lied about its size
+        raise ApiError(413, f"{upload.what} has more than {max_pixels} pixels")
+    return to_bgr8(image)
+
+
+def render(seg: Segmenter, job: Job) -> tuple[bytes, str]:
+    """Decode, segment, post-process and encode one request (in a worker thread)."""
+    frame = decode(job.image, job.max_pixels)
+    effect = job.effect
+    if job.background is not None:
+        effect = _Still(decode(job.background, job.max_pixels))
     mask = seg.segment(frame)
-    if threshold is not None:
-        mask = PostProcess(threshold=threshold)(mask)
-    if kind == ReturnKind.mask:
+    if job.post.active:
+        mask = job.post(mask, frame)
+    if job.kind == ReturnKind.mask:
         out, ext = np.clip(mask * 255 + 0.5, 0, 255).astype(np.uint8), ".png"
-    elif kind == ReturnKind.cutout:
+    elif job.kind == ReturnKind.cutout:
         out, ext = effect(frame, mask), ".png"
     else:
-        out, ext = effect(frame, mask), ".png" if fmt == OutputFormat.png else ".jpg"
+        out, ext = effect(frame, mask), ".png" if job.fmt == OutputFormat.png else ".jpg"
     ok, data = cv2.imencode(ext, out)
     if not ok:
         raise ApiError(500, "could not encode the result")
     return data.tobytes(), "image/png" if ext == ".png" else "image/jpeg"
-

@@ -80,3 +80,14 @@ def run_page(url: str, clip: Path, out_dir: Path, seconds: float = 6, probe: str
     if r.returncode != 0:
         raise RuntimeError(f"e2e.mjs failed: {r.stderr[-2000:]}")
     return json.loads((out_dir / "result.json").read_text())
+
+
+def run_page_checks(url: str, clip: Path, out_dir: Path, mask: dict) -> dict:
+    """Run web/page_checks.mjs (controls, failures, mask upsampling, blur) and return its checks.json."""
+    mask_path = out_dir / "mask.json"
+    mask_path.write_text(json.dumps(mask))
+    cmd = ["node", str(WEB / "page_checks.mjs"), url, str(clip), str(out_dir), str(mask_path)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
+    if r.returncode != 0:
+        raise RuntimeError(f"page_checks.mjs failed: {r.stderr[-2000:]}")
+    return json.loads((out_dir / "checks.json").read_text())

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.browser.fake_camera import Server, missing_browser_tools, run_page, write_y4m
+from tests.browser.fake_camera import Server, missing_browser_tools, run_page, run_page_checks, write_y4m
 from tests.conftest import EXAMPLE_IMAGE
 
 why = missing_browser_tools()
@@ -48,3 +48,55 @@ def test_page_processes_camera_frames_and_matches_python(tmp_path, segmenter):
     assert diff[person].mean() < 12, diff[person].mean()
     green = np.abs(shot.astype(int) - (0, 255, 0)).mean(axis=2)
     assert green[background].mean() < 20, green[background].mean()
+
+
+def test_page_controls_failures_mask_edges_and_blur(tmp_path, segmenter):
+    """Comments typed by the user, errors shown on the page (runtime missing, a failing frame: the loop
+    goes on), mask upsampled before its threshold (no blocky edges) and a blur without a halo."""
+    from humanseg import Blur
+    from humanseg.runtime.letterbox import unletterbox
+
+    frame = cv2.imread(str(EXAMPLE_IMAGE))                     # 640x360
+    clip = write_y4m([frame] * 30, tmp_path / "camera.y4m")
+    prob, box, _ = segmenter.canvas_probability(frame)
+    h, w = frame.shape[:2]
+    mask_request = {"prob": prob.ravel().round(4).tolist(), "box": {"x": box.x, "y": box.y, "width": box.width,
+                    "height": box.height}, "cw": prob.shape[1], "ch": prob.shape[0], "w": w, "h": h, "threshold": 0.5}
+    with Server() as server:
+        checks = run_page_checks(server.url, clip, tmp_path, mask_request)
+    logs = checks["logs"][-5:]
+
+    # the runtime script cannot be loaded: the page says so, with the command that builds it
+    missing = checks["runtime_missing"]
+    assert "onnxruntime-web" in missing["error"] and "npm ci --prefix web" in missing["error"], missing
+    assert "starting camera" not in missing["status"]
+
+    # comments are the user's own, and they are what is drawn
+    comments = checks["comments"]
+    assert comments["state"] == ["first comment", "second one"] and comments["effect"] == "comments", logs
+    assert {"first comment", "second one"} <= set(comments["drawn"]) and "great talk" not in comments["drawn"]
+
+    # a frame that throws: shown on the page, and the next frames still render
+    failed = checks["frame_error"]
+    assert "injected failure" in failed["error"] and failed["errors"] >= 1 and not failed["stopped"]
+    assert failed["frames_after"] >= failed["frames_at_error"] + 3
+
+    # mask: Python's probability map upsampled bilinearly, then thresholded at frame size (as Python does)
+    page = np.array(checks["mask"], np.uint8).reshape(h, w)
+    expected = unletterbox(prob, box, (w, h)) >= 0.5
+    edge = cv2.morphologyEx(expected.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    mismatched = ((page >= 128) != expected).sum()
+    assert mismatched < 0.05 * edge.sum(), (mismatched, edge.sum())          # ~0.004; threshold-then-upsample: ~0.16
+    partial = ((page > 25) & (page < 230)).sum()
+    assert partial < 0.45 * edge.sum(), (partial, edge.sum())                # a crisp edge (~0.23), not a ramp (~0.8)
+
+    # blur: the background next to the person is blurred background, not smeared person (no halo)
+    shot = cv2.imread(str(tmp_path / "blur.png"))
+    camera = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420), cv2.COLOR_YUV2BGR_I420)
+    camera = cv2.resize(camera, (shot.shape[1], shot.shape[0]), interpolation=cv2.INTER_LINEAR)
+    soft = segmenter.segment(camera)
+    reference = Blur(3)(camera, soft)
+    outside = cv2.distanceTransform((soft < 0.5).astype(np.uint8), cv2.DIST_L2, 5)
+    near = (outside > 3) & (outside <= 15) & (soft < 0.05)
+    diff = np.abs(shot.astype(int) - reference.astype(int)).mean(axis=2)
+    assert near.sum() > 1000 and diff[near].mean() < 5, diff[near].mean()   # blur with the person in it: ~20

@@ -78,3 +78,52 @@ def test_full_disk_leaves_no_partial_file(tmp_path, monkeypatch):
 def test_transparent_jpeg_is_refused(tmp_path):
     with pytest.raises(OutputError, match="transparency"):
         write_image(tmp_path / "x.jpg", np.zeros((4, 4, 4), np.uint8))
+
+
+def exif_photo(path, orientation: int, fmt: str = "JPEG"):
+    """A 480x360 (landscape as stored) photo whose EXIF says how to turn it; white block at the stored top left."""
+    from PIL import Image
+
+    stored = np.full((360, 480, 3), 40, np.uint8)
+    stored[:60, :120] = 255
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(path, fmt, exif=exif, **({"quality": 95} if fmt == "JPEG" else {}))
+    return path
+
+
+def test_exif_orientation_is_applied_like_a_photo_viewer(tmp_path):
+    """A phone portrait stored 480x360 with Orientation=6 reads upright: 360 wide, 480 high."""
+    out = read_image(exif_photo(tmp_path / "phone.jpg", 6))
+    assert out.shape == (480, 360, 3)
+    # rotated 90 degrees clockwise: the stored top-left block is now at the top right
+    assert out[:100, -50:].mean() > 200 and out[:100, :50].mean() < 100
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_matches_pillow(tmp_path, orientation):
+    from PIL import Image, ImageOps
+
+    path = exif_photo(tmp_path / "o.png", orientation, "PNG")   # lossless: exact comparison
+    with Image.open(path) as im:
+        expected = cv2.cvtColor(np.asarray(ImageOps.exif_transpose(im).convert("RGB")), cv2.COLOR_RGB2BGR)
+    assert np.array_equal(read_image(path), expected)
+
+
+def test_exif_portrait_comes_out_upright_from_the_cli(tmp_path, segmenter):
+    convert_image(exif_photo(tmp_path / "phone.jpg", 6), tmp_path / "out.png", segmenter=segmenter)
+    assert cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED).shape[:2] == (480, 360)
+
+
+def test_pixel_limit_is_checked_before_decoding(tmp_path, monkeypatch):
+    """A deflate TIFF tiny on disk but 12000x12000 in pixels is refused from its header."""
+    from PIL import Image
+
+    import humanseg.io.image_bytes as image_bytes
+
+    path = tmp_path / "huge.tif"
+    Image.new("1", (12000, 12000)).save(path, compression="tiff_adobe_deflate")
+    assert path.stat().st_size < 100_000
+    monkeypatch.setattr(image_bytes.cv2, "imdecode", lambda *a: pytest.fail("decoded a too-large image"))
+    with pytest.raises(InputError, match="12000x12000.*limit"):
+        read_image(path)

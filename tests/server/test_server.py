@@ -1,8 +1,10 @@
 """The HTTP service: happy paths, every bad-input class, back-pressure, isolation between requests."""
+import io
+import re
+import struct
 import threading
 import time
 import zlib
-import struct
 
 import cv2
 import numpy as np
@@ -57,16 +59,19 @@ def test_returns_mask_cutout_and_composites(client):
 
 
 def huge_png_header(w, h):
-    """A PNG whose header claims w x h (the body is garbage): must be refused before decoding."""
+    """A PNG whose header claims w x h (its one IDAT chunk is a few bytes): must be refused before decoding."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    chunk = struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    return b"\x89PNG\r\n\x1a\n" + chunk + b"\x00" * 100
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize("case,status", [
     ("not_image", 400), ("truncated", 400), ("empty", 400), ("too_many_bytes", 413), ("too_many_pixels", 413),
     ("unknown_model", 404), ("bad_threshold", 400), ("bad_return", 400), ("bad_bg", 400), ("bad_color", 400),
-    ("missing_image", 400), ("bad_background_upload", 400),
+    ("missing_image", 400), ("bad_background_upload", 400), ("bad_feather", 400), ("bad_refine", 400),
+    ("bad_gate", 400), ("tiff_too_many_pixels", 413),
 ])
 def test_bad_input_gets_a_json_4xx(client, case, status):
     data, files = {}, {"image": ("a.jpg", jpeg(), "image/jpeg")}
@@ -94,6 +99,14 @@ def test_bad_input_gets_a_json_4xx(client, case, status):
         files = {"other": ("a.jpg", jpeg(), "image/jpeg")}
     elif case == "bad_background_upload":
         files["background"] = ("b.jpg", b"nope", "image/jpeg")
+    elif case == "bad_feather":
+        data = {"feather": "-1"}
+    elif case == "bad_refine":
+        data = {"refine": "-3"}
+    elif case == "bad_gate":
+        data = {"gate_erode": "-1", "gate_dilate": "4"}
+    elif case == "tiff_too_many_pixels":
+        files = {"image": ("a.tif", huge_tiff(), "image/tiff")}
     r = client.post("/v1/segment", data=data, files=files)
     assert r.status_code == status
     assert r.headers["content-type"].startswith("application/json") and r.json()["error"]
@@ -132,3 +145,130 @@ def test_nothing_leaks_between_requests(client):
     b = post(client, {"format": "png"})
     c = post(client, {"format": "png"})
     assert a.content != b.content and b.content == c.content   # same request -> same answer, whatever came before
+
+
+def huge_tiff(w=12000, h=12000):
+    """A deflate TIFF of w x h pixels that is only a few KB on disk."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (w, h)).save(buf, "TIFF", compression="tiff_adobe_deflate")
+    return buf.getvalue()
+
+
+def test_huge_tiff_is_refused_from_its_header_without_decoding(client, monkeypatch):
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: pytest.fail("decoded an image past the pixel limit"))
+    data = huge_tiff()
+    assert len(data) < 100_000
+    t0 = time.perf_counter()
+    r = client.post("/v1/segment", files={"image": ("big.tif", data, "image/tiff")})
+    assert time.perf_counter() - t0 < 2
+    assert r.status_code == 413 and "12000x12000" in r.json()["error"]
+
+
+def test_decoding_runs_in_the_worker_pool_after_admission(client, monkeypatch):
+    threads = []
+    original = cv2.imdecode
+
+    def spy(*args):
+        threads.append(threading.current_thread().name)
+        return original(*args)
+
+    monkeypatch.setattr(cv2, "imdecode", spy)
+    assert post(client, {"return": "mask"}).status_code == 200
+    assert threads and all(name.startswith("humanseg") for name in threads), threads
+
+
+def test_healthz_answers_while_a_slow_decode_runs(monkeypatch):
+    original = cv2.imdecode
+
+    def slow(*args):
+        time.sleep(2)
+        return original(*args)
+
+    monkeypatch.setattr(cv2, "imdecode", slow)
+    with TestClient(create_app(ServerConfig(workers=1, queue=1))) as client:   # one event loop for both
+        results = []
+        worker = threading.Thread(target=lambda: results.append(post(client, {"return": "mask"}).status_code))
+        worker.start()
+        time.sleep(0.4)
+        t0 = time.perf_counter()
+        assert client.get("/healthz").status_code == 200
+        waited = time.perf_counter() - t0
+        worker.join()
+    assert results == [200]
+    assert waited < 1.0, f"/healthz waited {waited:.1f} s behind a decode"
+
+
+def exif_jpeg(orientation=6):
+    """A phone portrait as phones store it: 480x360 pixels, EXIF Orientation says turn it upright."""
+    from PIL import Image
+
+    stored = cv2.rotate(cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (480, 270)), cv2.ROTATE_90_COUNTERCLOCKWISE)
+    stored = cv2.resize(stored, (480, 360)) if stored.shape[:2] != (360, 480) else stored
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.fromarray(cv2.cvtColor(stored, cv2.COLOR_BGR2RGB)).save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def test_exif_orientation_is_applied_before_segmenting(client):
+    files = {"image": ("phone.jpg", exif_jpeg(6), "image/jpeg")}
+    mask = cv2.imdecode(np.frombuffer(client.post("/v1/segment", data={"return": "mask"}, files=files).content,
+                                      np.uint8), cv2.IMREAD_UNCHANGED)
+    assert mask.shape == (480, 360)   # upright portrait, as a photo viewer shows it
+    files = {"image": ("phone.jpg", exif_jpeg(6), "image/jpeg")}
+    out = client.post("/v1/segment", data={"format": "png"}, files=files).content
+    assert cv2.imdecode(np.frombuffer(out, np.uint8), cv2.IMREAD_COLOR).shape[:2] == (480, 360)
+
+
+def test_mask_options_match_the_cli(client, monkeypatch):
+    from humanseg.runtime.postprocess import PostProcess
+    from humanseg.server import app as app_module
+
+    seen = []
+    original = app_module.render
+    monkeypatch.setattr(app_module, "render", lambda seg, job: seen.append(job.post) or original(seg, job))
+    plain = post(client, {"return": "mask"}).content
+    options = {"return": "mask", "threshold": "0.5", "gate_erode": "2", "gate_dilate": "6", "keep_largest": "true",
+               "refine": "4", "feather": "1.5"}
+    r = post(client, options)
+    assert r.status_code == 200 and r.content != plain
+    assert seen[-1] == PostProcess(threshold=0.5, gate=(2, 6), keep_largest=True, refine=4, feather=1.5)
+    post(client, {"return": "mask", "gate_dilate": "3"})
+    assert seen[-1].gate == (0, 3)
+
+
+def test_wrong_method_is_a_405_in_the_service_error_shape(client):
+    r = client.get("/v1/segment")
+    assert r.status_code == 405 and "POST" in r.headers["allow"]
+    assert r.headers["content-type"].startswith("application/json") and "POST" in r.json()["error"]
+    r = client.post("/healthz")
+    assert r.status_code == 405 and r.json()["error"]
+    r = client.get("/no/such/thing")
+    assert r.status_code == 404 and set(r.json()) == {"error"}
+
+
+def test_docs_use_no_cdn(client):
+    html = client.get("/docs").text
+    assert "swagger-ui-bundle.js" in html
+    assert not re.search(r"""(src|href|url)\s*[:=(]\s*['"]?(https?:)?//""", html, re.I), html
+    assert "cdn" not in html.lower()
+    from humanseg.server.app import missing_vendor_assets
+
+    if not missing_vendor_assets():   # built: the docs' script and style are served by us
+        for path in re.findall(r"""['"](/vendor/[^'"]+)['"]""", html):
+            assert client.get(path).status_code == 200, path
+
+
+def test_startup_warns_in_one_line_when_page_assets_are_not_built(tmp_path, monkeypatch, capsys):
+    from humanseg.server import app as app_module
+
+    (tmp_path / "index.html").write_text("<!doctype html><title>x</title>")
+    monkeypatch.setattr(app_module, "STATIC_DIR", tmp_path)
+    with TestClient(create_app(ServerConfig(workers=1, queue=1))) as client:
+        assert client.get("/healthz").status_code == 200
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "warning" in line]
+    assert len(lines) == 1 and "ort.all.min.mjs" in lines[0] and "npm ci --prefix web" in lines[0], err

@@ -1,14 +1,36 @@
 // humanseg in the browser: camera -> letterbox -> ONNX model (onnxruntime-web) -> EMA smoothing
 // -> composite on a canvas. Pre-processing and smoothing follow humanseg/runtime (letterbox.py,
-// preprocess.py, temporal.py "ema" mode) so the page and Python give the same mask for a frame.
-import * as ort from "./vendor/ort.all.min.mjs";
-
+// preprocess.py, temporal.py "ema" mode) and the blur follows effects/backgrounds.py Blur, so the
+// page and Python give the same mask and a similar picture for a frame.
 const LONG = 256, SHORT = 144, PAD = 127, EMA_WEIGHT = 0.5;
-ort.env.wasm.wasmPaths = new URL("./vendor/", import.meta.url).href;
-ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 2) : 1;
+const BLUR_STRENGTH = 3;          // sigma in % of the short side, as Blur(3)
+const THRESHOLD_RAMP = 0.06;      // a hard threshold, anti-aliased over this much probability
+const MAX_FAILED_FRAMES = 30;     // consecutive failed frames before the loop stops
+const BUILD_HINT = "build the page assets with `npm ci --prefix web && node web/build.mjs` and restart humanseg serve";
 
 const $ = (id) => document.getElementById(id);
-const state = { frames: 0, fps: 0, prev: null, bgImage: null, comments: [], backend: "" };
+const state = { frames: 0, fps: 0, prev: null, bgImage: null, comments: [], backend: "", errors: 0, stopped: false };
+let ort = null;
+
+/** Show an error on the page (and in the console); the status line is cleared. */
+function showError(message) {
+  const el = $("error");
+  el.textContent = message;
+  el.hidden = false;
+  $("status").textContent = "";
+  state.lastErrorAt = performance.now();
+}
+
+/** onnxruntime-web, vendored by web/build.mjs; a clear message when it was not built. */
+async function loadRuntime() {
+  try {
+    ort = await import("./vendor/ort.all.min.mjs");
+  } catch (err) {
+    throw new Error(`could not load onnxruntime-web (vendor/ort.all.min.mjs: ${err.message}); ${BUILD_HINT}`);
+  }
+  ort.env.wasm.wasmPaths = new URL("./vendor/", import.meta.url).href;
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 2) : 1;
+}
 
 /** Canvas (w, h) matching the frame's orientation, as runtime/letterbox.py canvas_for. */
 export function canvasFor(w, h) { return w >= h ? [LONG, SHORT] : [SHORT, LONG]; }
@@ -21,8 +43,12 @@ export function letterboxBox(srcW, srcH, dstW, dstH) {
   return { x: Math.floor((dstW - width) / 2), y: Math.floor((dstH - height) / 2), width, height };
 }
 
-const prep = document.createElement("canvas");
-const prepCtx = prep.getContext("2d", { willReadFrequently: true });
+function canvas2d(options) {
+  const c = document.createElement("canvas");
+  return [c, c.getContext("2d", options)];
+}
+
+const [prep, prepCtx] = canvas2d({ willReadFrequently: true });
 
 /** source (video/image/canvas) -> {tensor 1x3xHxW RGB in [-1, 1], box, cw, ch}. */
 export function prepare(source, srcW, srcH) {
@@ -65,7 +91,7 @@ async function loadModel() {
       return;
     } catch (err) { console.warn(`${ep} failed`, err); }
   }
-  throw new Error("could not load the model");
+  throw new Error("could not load the model /v1/models/portrait.onnx (see the browser console)");
 }
 
 /** Segment one source: probability map on the model canvas (no temporal smoothing). */
@@ -76,22 +102,85 @@ export async function segmentCanvas(source, w, h) {
   return { prob: personProbability(logits, cw * ch), box, cw, ch };
 }
 
-const maskCanvas = document.createElement("canvas");
-const maskCtx = maskCanvas.getContext("2d");
-const person = document.createElement("canvas");
-const personCtx = person.getContext("2d");
+const [lowMask, lowMaskCtx] = canvas2d();
+const [mask, maskCtx] = canvas2d({ willReadFrequently: true });
+const [person, personCtx] = canvas2d();
 
-function drawMask(prob, box, cw, ch, threshold) {
-  maskCanvas.width = cw; maskCanvas.height = ch;
-  const img = maskCtx.createImageData(cw, ch);
-  for (let i = 0; i < cw * ch; i++) {
-    const p = threshold > 0 ? (prob[i] >= threshold ? 1 : 0) : prob[i];
-    img.data[4 * i + 3] = Math.round(p * 255);
+/** The mask at frame size (alpha = person): the soft map is upsampled smoothly, then thresholded
+ *  at full resolution, as Python resizes the probability before its threshold (no blocky edges). */
+function drawMask(prob, box, cw, ch, w, h, threshold) {
+  lowMask.width = cw; lowMask.height = ch;
+  const img = lowMaskCtx.createImageData(cw, ch);
+  for (let i = 0; i < cw * ch; i++) img.data[4 * i + 3] = Math.round(prob[i] * 255);
+  lowMaskCtx.putImageData(img, 0, 0);
+  if (mask.width !== w || mask.height !== h) { mask.width = w; mask.height = h; }
+  maskCtx.clearRect(0, 0, w, h);
+  maskCtx.imageSmoothingEnabled = true;
+  maskCtx.imageSmoothingQuality = "medium";   // bilinear when enlarging, as Python's INTER_LINEAR
+  maskCtx.drawImage(lowMask, box.x, box.y, box.width, box.height, 0, 0, w, h);
+  if (threshold > 0) {
+    const full = maskCtx.getImageData(0, 0, w, h), a = full.data;
+    const lo = 255 * (threshold - THRESHOLD_RAMP / 2), scale = 255 / (255 * THRESHOLD_RAMP);
+    for (let i = 3; i < a.length; i += 4) a[i] = Math.max(0, Math.min(255, (a[i] - lo) * scale));
+    maskCtx.putImageData(full, 0, 0);
   }
-  maskCtx.putImageData(img, 0, 0);
+}
+
+const [weighted, weightedCtx] = canvas2d({ willReadFrequently: true });
+const [smallMask, smallMaskCtx] = canvas2d({ willReadFrequently: true });
+const [normalised, normalisedCtx] = canvas2d({ willReadFrequently: true });
+const [blurred, blurredCtx] = canvas2d();
+
+/** Mask-aware blur, as effects/backgrounds.py Blur: blur(frame * w) / blur(w) with w = (1 - mask)^2,
+ *  so the person does not smear into the background as a halo; computed at reduced size. */
+function drawBlur(ctx, video, w, h) {
+  const sigmaFull = Math.max(1, BLUR_STRENGTH / 100 * Math.min(w, h));
+  const factor = Math.max(1, Math.min(Math.floor(sigmaFull / 3), Math.floor(Math.min(w, h) / 4)));
+  const sw = Math.max(1, Math.round(w / factor)), sh = Math.max(1, Math.round(h / factor));
+  const sigma = sigmaFull / factor;
+  for (const c of [weighted, smallMask, normalised, blurred]) if (c.width !== sw || c.height !== sh) { c.width = sw; c.height = sh; }
+  // frame pixels weighted by how surely they are background (premultiplied alpha does the multiply)
+  weightedCtx.globalCompositeOperation = "copy";
+  weightedCtx.drawImage(video, 0, 0, sw, sh);
+  smallMaskCtx.globalCompositeOperation = "copy";
+  smallMaskCtx.imageSmoothingQuality = "high";
+  smallMaskCtx.drawImage(mask, 0, 0, sw, sh);
+  const frame = weightedCtx.getImageData(0, 0, sw, sh), m = smallMaskCtx.getImageData(0, 0, sw, sh).data;
+  for (let i = 3; i < frame.data.length; i += 4) { const b = 1 - m[i] / 255; frame.data[i] = Math.round(255 * b * b); }
+  weightedCtx.putImageData(frame, 0, 0);
+  // blurring premultiplied pixels gives blur(frame * w) and blur(w); un-premultiplying divides them
+  normalisedCtx.globalCompositeOperation = "copy";
+  normalisedCtx.filter = `blur(${sigma}px)`;
+  normalisedCtx.drawImage(weighted, 0, 0);
+  normalisedCtx.filter = "none";
+  const out = normalisedCtx.getImageData(0, 0, sw, sh), o = out.data;
+  for (let i = 3; i < o.length; i += 4) o[i] = o[i] >= 12 ? 255 : 0;   // too little background nearby: plain blur
+  normalisedCtx.putImageData(out, 0, 0);
+  blurredCtx.globalCompositeOperation = "copy";
+  blurredCtx.filter = `blur(${sigma}px)`;
+  blurredCtx.drawImage(video, 0, 0, sw, sh);
+  blurredCtx.filter = "none";
+  blurredCtx.globalCompositeOperation = "source-over";
+  blurredCtx.drawImage(normalised, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(blurred, 0, 0, w, h);
+}
+
+function drawComments(ctx, w, h) {
+  const texts = state.comments;
+  ctx.font = `${Math.round(h / 16)}px sans-serif`;
+  ctx.lineWidth = 4; ctx.strokeStyle = "black"; ctx.fillStyle = "white";
+  texts.forEach((t, i) => {
+    const period = w + ctx.measureText(t).width + 40;
+    const x = w - ((state.frames * 0.006 * w + (i * 0.37 % 1) * period) % period);
+    const y = (h / (texts.length + 1)) * (i + 1);
+    ctx.strokeText(t, x, y); ctx.fillText(t, x, y);
+  });
 }
 
 function drawBackground(ctx, video, w, h, effect) {
+  ctx.globalCompositeOperation = "source-over";
   if (effect === "color") {
     ctx.fillStyle = $("color").value; ctx.fillRect(0, 0, w, h);
   } else if (effect === "image" && state.bgImage) {
@@ -99,51 +188,63 @@ function drawBackground(ctx, video, w, h, effect) {
     const iw = state.bgImage.width * s, ih = state.bgImage.height * s;
     ctx.drawImage(state.bgImage, (w - iw) / 2, (h - ih) / 2, iw, ih);
   } else {
-    ctx.filter = `blur(${Math.round(0.03 * Math.min(w, h))}px)`;
-    ctx.drawImage(video, 0, 0, w, h);
-    ctx.filter = "none";
+    drawBlur(ctx, video, w, h);
   }
-  if (effect === "comments") {
-    const texts = ["hello!", "great talk", "can you share the slides?", "+1", "where is this?", "nice background"];
-    ctx.font = `${Math.round(h / 16)}px sans-serif`;
-    ctx.lineWidth = 4; ctx.strokeStyle = "black"; ctx.fillStyle = "white";
-    texts.forEach((t, i) => {
-      const period = w + ctx.measureText(t).width + 40;
-      const x = w - ((state.frames * 0.006 * w + (i * 0.37 % 1) * period) % period);
-      const y = (h / (texts.length + 1)) * (i + 1);
-      ctx.strokeText(t, x, y); ctx.fillText(t, x, y);
-    });
-  }
+  if (effect === "comments") drawComments(ctx, w, h);
 }
 
+async function renderFrame(video, out, ctx) {
+  const w = video.videoWidth, h = video.videoHeight;
+  if (!w || !h) return false;
+  if (out.width !== w || out.height !== h) { out.width = w; out.height = h; person.width = w; person.height = h; }
+  const { prob, box, cw, ch } = await segmentCanvas(video, w, h);
+  if (state.prev && state.prev.length === prob.length) {
+    for (let i = 0; i < prob.length; i++) prob[i] = EMA_WEIGHT * prob[i] + (1 - EMA_WEIGHT) * state.prev[i];
+  }
+  state.prev = prob;
+  drawMask(prob, box, cw, ch, w, h, parseFloat($("threshold").value));
+  drawBackground(ctx, video, w, h, $("effect").value);
+  personCtx.globalCompositeOperation = "copy";
+  personCtx.drawImage(video, 0, 0, w, h);
+  personCtx.globalCompositeOperation = "destination-in";
+  personCtx.drawImage(mask, 0, 0);
+  ctx.drawImage(person, 0, 0);
+  return true;
+}
+
+/** One frame per animation frame; a failed frame is shown on the page and the loop goes on,
+ *  until MAX_FAILED_FRAMES fail in a row (then it stops and says so). */
 async function loop(video, out) {
   const ctx = out.getContext("2d");
-  let last = performance.now();
+  let last = performance.now(), failedInRow = 0;
   for (;;) {
-    const w = video.videoWidth, h = video.videoHeight;
-    if (w && h) {
-      if (out.width !== w || out.height !== h) { out.width = w; out.height = h; person.width = w; person.height = h; }
-      const { prob, box, cw, ch } = await segmentCanvas(video, w, h);
-      if (state.prev && state.prev.length === prob.length) {
-        for (let i = 0; i < prob.length; i++) prob[i] = EMA_WEIGHT * prob[i] + (1 - EMA_WEIGHT) * state.prev[i];
+    try {
+      if (await renderFrame(video, out, ctx)) {
+        failedInRow = 0;
+        state.frames += 1;
+        const now = performance.now();
+        state.fps = 0.9 * state.fps + 0.1 * (1000 / Math.max(1, now - last));
+        last = now;
+        if (state.frames % 5 === 0) $("fps").textContent = `${state.fps.toFixed(1)} fps`;
+        if (state.lastErrorAt && now - state.lastErrorAt > 5000) { $("error").hidden = true; state.lastErrorAt = 0; }
       }
-      state.prev = prob;
-      drawMask(prob, box, cw, ch, parseFloat($("threshold").value));
-      const effect = $("effect").value;
-      drawBackground(ctx, video, w, h, effect);
-      personCtx.globalCompositeOperation = "copy";
-      personCtx.drawImage(video, 0, 0, w, h);
-      personCtx.globalCompositeOperation = "destination-in";
-      personCtx.drawImage(maskCanvas, box.x, box.y, box.width, box.height, 0, 0, w, h);
-      ctx.drawImage(person, 0, 0);
-      state.frames += 1;
-      const now = performance.now();
-      state.fps = 0.9 * state.fps + 0.1 * (1000 / Math.max(1, now - last));
-      last = now;
-      if (state.frames % 5 === 0) $("fps").textContent = `${state.fps.toFixed(1)} fps`;
+    } catch (err) {
+      console.error(err);
+      state.errors += 1;
+      failedInRow += 1;
+      if (failedInRow >= MAX_FAILED_FRAMES) {
+        state.stopped = true;
+        showError(`stopped after ${failedInRow} failed frames in a row: ${err.message}; reload the page to retry`);
+        return;
+      }
+      showError(`a frame failed: ${err.message}`);
     }
     await new Promise((r) => requestAnimationFrame(r));
   }
+}
+
+function readComments() {
+  state.comments = $("comments").value.split("\n").map((t) => t.trim()).filter((t) => t);
 }
 
 async function main() {
@@ -152,19 +253,25 @@ async function main() {
     if (!file) return;
     const img = new Image();
     img.onload = () => { state.bgImage = img; $("effect").value = "image"; };
+    img.onerror = () => showError(`${file.name} is not an image the browser can show`);
     img.src = URL.createObjectURL(file);
   });
-  const params = new URLSearchParams(location.search);   // ?effect=color&color=%2300ff00&threshold=0.5
+  $("comments").addEventListener("input", () => { readComments(); $("effect").value = "comments"; });
+  // ?effect=color&color=%2300ff00&threshold=0.5&comments=first|second
+  const params = new URLSearchParams(location.search);
   if (params.get("effect")) $("effect").value = params.get("effect");
   if (params.get("color")) $("color").value = params.get("color");
   if (params.get("threshold")) $("threshold").value = params.get("threshold");
+  if (params.get("comments")) $("comments").value = params.get("comments").split("|").join("\n");
+  readComments();
+  await loadRuntime();
   await loadModel();
   const video = $("camera");
   try {
     const width = parseInt(params.get("width") || "1280"), height = parseInt(params.get("height") || "720");
     video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width, height }, audio: false });
   } catch (err) {
-    $("status").textContent = `no camera: ${err.message}`;
+    showError(`no camera: ${err.message}`);
     return;
   }
   await video.play();
@@ -181,4 +288,12 @@ async function maskOfImage(url) {
   return { prob: Array.from(r.prob), box: r.box, cw: r.cw, ch: r.ch };
 }
 
-window.humanseg = { state, maskOfImage, ready: main().catch((e) => { $("status").textContent = e.message; throw e; }) };
+/** For tests: the frame-size mask (alpha 0-255, row-major) that drawMask makes from a canvas probability map. */
+function maskAtFrameSize(prob, box, cw, ch, w, h, threshold) {
+  drawMask(Float32Array.from(prob), box, cw, ch, w, h, threshold);
+  const rgba = maskCtx.getImageData(0, 0, w, h).data, alpha = new Array(w * h);
+  for (let i = 0; i < w * h; i++) alpha[i] = rgba[4 * i + 3];
+  return alpha;
+}
+
+window.humanseg = { state, maskOfImage, maskAtFrameSize, ready: main().catch((e) => { showError(e.message); throw e; }) };
