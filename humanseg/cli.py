@@ -171,6 +171,11 @@ def webcam_args(p):
     p.add_argument("--camera", type=non_negative_int, default=0, help="camera index (default 0)")
     p.add_argument("--virtual-cam", action="store_true", help="send frames to a virtual camera (needs pyvirtualcam)")
     p.add_argument("--max-frames", type=non_negative_int, default=0, help="stop after N frames (0: until q or Ctrl-C)")
+    p.add_argument("--preview", choices=["auto", "window", "browser", "none"], default="auto",
+                   help="where to show the frames: an OpenCV window, a local browser page (MJPEG), or none "
+                        "(with --virtual-cam); auto: a window if OpenCV can open one, else the browser (default)")
+    p.add_argument("--preview-port", type=non_negative_int, default=0,
+                   help="port of the browser preview (default 0: any free port)")
 
 
 @command("webcam", "live background effect on a camera, in a window and/or a virtual camera",
@@ -178,7 +183,8 @@ def webcam_args(p):
 def cmd_webcam(a):
     from .io.webcam import run_webcam
 
-    run_webcam(a.camera, _effect(a), _segmenter(a, reuse_buffers=True), a.temporal, a.virtual_cam, a.max_frames)
+    run_webcam(a.camera, _effect(a), _segmenter(a, reuse_buffers=True), a.temporal, a.virtual_cam, a.max_frames,
+               a.preview, a.preview_port)
     return 0
 
 
