@@ -157,14 +157,23 @@ def cmd_image(a):
     return 0
 
 
+def keep_partial_args(p):
+    p.add_argument("--keep-partial", action="store_true",
+                   help="when a damaged input loses frames, keep the shortened output (exit status 1) instead of "
+                        "writing nothing")
+
+
 @command("video", "blur/replace the background of a video file (audio, frame rate and frame count kept)",
-         io_args, model_args, effect_args, temporal_args)
+         io_args, model_args, effect_args, temporal_args, keep_partial_args)
 def cmd_video(a):
     from .api import convert_video
 
-    result = convert_video(a.input, a.output, _effect(a), _segmenter(a, reuse_buffers=True), temporal=a.temporal)
-    print(f"{result['output']} ({result['frames']} frames{', audio copied' if result['audio_copied'] else ''})")
-    return 0
+    result = convert_video(a.input, a.output, _effect(a), _segmenter(a, reuse_buffers=True), temporal=a.temporal,
+                           keep_partial=a.keep_partial)
+    frames = f"{result['frames']} of {result['frames_expected']} frames, INCOMPLETE" if result.get("incomplete") \
+        else f"{result['frames']} frames"
+    print(f"{result['output']} ({frames}{', audio copied' if result['audio_copied'] else ''})")
+    return 1 if result.get("incomplete") else 0
 
 
 def webcam_args(p):

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ..errors import InputError, OutputError
+from ..errors import HumansegWarning, InputError, OutputError
 from .images import check_output_path, temp_beside
 
 TRANSPARENT_SUFFIXES = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yuva444p10le")}
@@ -183,7 +183,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                 if padded_to:
                     warnings.warn(f"{inp}: {v_in.codec_context.width}x{v_in.codec_context.height} is odd-sized; "
                                   f"padded to {padded_to[0]}x{padded_to[1]} (edge pixels repeated) so that "
-                                  "players can decode the 4:2:0 output", stacklevel=2)
+                                  "players can decode the 4:2:0 output", HumansegWarning, stacklevel=2)
 
             def encode(frame) -> None:
                 nonlocal n_frames
@@ -236,7 +236,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
             _rename_into_place(tmp, out, png_sequence)
             if incomplete:
                 warnings.warn(f"{inp}: only {n_frames} of {expected} frames could be decoded; {out} is incomplete",
-                              stacklevel=2)
+                              HumansegWarning, stacklevel=2)
         except BaseException as exc:
             container.close()
             if writer is not None:

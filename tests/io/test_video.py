@@ -282,3 +282,20 @@ def test_webm_outputs_use_fast_vp9_settings():
         assert options["deadline"] == "realtime" and options["row-mt"] == "1" and 5 <= int(options["cpu-used"]) <= 8
         assert options["crf"] == "30" and options["b"] == "0"
     assert vp9_options(True, 18)["auto-alt-ref"] == "0"
+
+
+def test_cli_keep_partial_keeps_a_shortened_output_and_exits_1(tmp_path, capsys):
+    from humanseg.cli import main
+
+    src = make_video(tmp_path / "in.mkv", n=60, size=(64, 48), audio=False, codec="libx264")
+    data = bytearray(src.read_bytes())
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(bytes(data[: int(len(data) * 0.6)]))
+    out = tmp_path / "out.mp4"
+    assert main(["video", str(damaged), str(out), "--bg", "color:#00ff00"]) == 2
+    assert not out.exists()
+    capsys.readouterr()
+    assert main(["video", str(damaged), str(out), "--bg", "color:#00ff00", "--keep-partial"]) == 1
+    assert out.exists()
+    captured = capsys.readouterr()
+    assert "INCOMPLETE" in captured.out and "humanseg: warning:" in captured.err and "Traceback" not in captured.err
