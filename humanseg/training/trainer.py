@@ -140,6 +140,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         model.cpu()
         history = initial_weights(model, cfg, calibration)
         model.to(device)
+    model = model.to(memory_format=torch.channels_last)  # faster convolutions on CPU (oneDNN) and on GPU
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     distill = SoftTargetLoss().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -177,7 +178,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 group["lr"] = lr_at(lr_step, total_steps, warmup, cfg.lr)
             batch = maker.make(step)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                logits = model(batch.x)
+                logits = model(batch.x.contiguous(memory_format=torch.channels_last))
             loss = batch_loss(logits.float(), batch, criterion, distill, cfg.distill_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

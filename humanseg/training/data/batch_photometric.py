@@ -2,7 +2,8 @@
 
 Every function takes float32 Nx3xHxW RGB in [0, 255], a torch.Generator on the same device and a
 probability, draws its parameters per sample as tensors, and returns the same shape and range.
-Samples not selected pass through unchanged. No Python loop runs over samples.
+Samples not selected pass through unchanged and, except for the cheap colour jitter, are not
+computed at all. No Python loop runs over samples.
 """
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ from .batch_geometry import uniform
 def chosen(n: int, p: float, gen: torch.Generator, device) -> torch.Tensor:
     """Nx1x1x1 float 0/1: which samples get an augmentation."""
     return (torch.rand(n, generator=gen, device=device) < p).float().view(n, 1, 1, 1)
+
+
+def on_some(x: torch.Tensor, p: float, gen: torch.Generator, fn) -> torch.Tensor:
+    """Apply fn(x[selected], gen) to a random share p of the samples only (the others are not
+    computed at all); returns a new tensor."""
+    selected = torch.nonzero(torch.rand(x.shape[0], generator=gen, device=x.device) < p).flatten()
+    if selected.numel() == 0:
+        return x
+    out = x.clone()
+    out[selected] = fn(x[selected], gen)
+    return out
 
 
 def color_jitter(x: torch.Tensor, gen: torch.Generator, p: float = 0.8, strength: float = 0.35) -> torch.Tensor:
@@ -51,9 +63,12 @@ def rotate_hue(x: torch.Tensor, radians: torch.Tensor) -> torch.Tensor:
 
 def lighting(x: torch.Tensor, gen: torch.Generator, p: float = 0.3) -> torch.Tensor:
     """A point light (radial falloff) or a line light (a band), added or subtracted, slightly tinted."""
+    return on_some(x, p, gen, _light)
+
+
+def _light(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     n, _, h, w = x.shape
     device = x.device
-    on = chosen(n, p, gen, device)
     ys = torch.arange(h, device=device, dtype=torch.float32).view(1, h, 1)
     xs = torch.arange(w, device=device, dtype=torch.float32).view(1, 1, w)
     v = lambda t: t.view(n, 1, 1)  # noqa: E731
@@ -69,12 +84,16 @@ def lighting(x: torch.Tensor, gen: torch.Generator, p: float = 0.3) -> torch.Ten
     field = torch.where(v(torch.rand(n, generator=gen, device=device) < 0.5), point, line)
     amount = uniform(n, -90, 120, gen, device).view(n, 1, 1, 1)
     tint = uniform(3 * n, 0.8, 1.2, gen, device).view(n, 3, 1, 1)
-    return (x + on * field[:, None] * amount * tint).clamp(0, 255)
+    return (x + field[:, None] * amount * tint).clamp(0, 255)
 
 
-def blur(x: torch.Tensor, gen: torch.Generator, p: float = 0.2, k: int = 7) -> torch.Tensor:
-    """Defocus (Gaussian, sigma 0.6-1.6) or linear motion blur (length 3-7, any angle), one kxk
-    depthwise kernel per sample; unselected samples get a delta kernel."""
+def blur(x: torch.Tensor, gen: torch.Generator, p: float = 0.2) -> torch.Tensor:
+    """Defocus (Gaussian, sigma 0.6-1.6) or linear motion blur (length 3-7, any angle), one 7x7
+    depthwise kernel per selected sample."""
+    return on_some(x, p, gen, _blur)
+
+
+def _blur(x: torch.Tensor, gen: torch.Generator, k: int = 7) -> torch.Tensor:
     n, c, h, w = x.shape
     device = x.device
     r = torch.arange(k, device=device, dtype=torch.float32) - k // 2
@@ -86,10 +105,8 @@ def blur(x: torch.Tensor, gen: torch.Generator, p: float = 0.2, k: int = 7) -> t
     along = xx * angle.cos() + yy * angle.sin()
     across = -xx * angle.sin() + yy * angle.cos()
     motion = (1 - across.abs()).clamp(min=0) * (along.abs() <= half).float()
-    delta = ((xx == 0) & (yy == 0)).float().expand(n, k, k)
     kind = torch.rand(n, generator=gen, device=device).view(n, 1, 1)
-    on = (torch.rand(n, generator=gen, device=device) < p).view(n, 1, 1)
-    kernel = torch.where(on, torch.where(kind < 0.5, gauss, motion), delta)
+    kernel = torch.where(kind < 0.5, gauss, motion)
     kernel = kernel / kernel.sum((1, 2), keepdim=True)
     weight = kernel.repeat_interleave(c, 0).unsqueeze(1)  # (n*c)x1xkxk
     padded = F.pad(x.reshape(1, n * c, h, w), (k // 2,) * 4, mode="replicate")
@@ -98,15 +115,18 @@ def blur(x: torch.Tensor, gen: torch.Generator, p: float = 0.2, k: int = 7) -> t
 
 def noise(x: torch.Tensor, gen: torch.Generator, p: float = 0.2) -> torch.Tensor:
     """Gaussian sensor noise, sigma 2-8 (of 255)."""
-    n, device = x.shape[0], x.device
-    sigma = chosen(n, p, gen, device) * uniform(n, 2, 8, gen, device).view(n, 1, 1, 1)
-    return (x + sigma * torch.randn(x.shape, generator=gen, device=device)).clamp(0, 255)
+    def add_noise(y, g):
+        sigma = uniform(y.shape[0], 2, 8, g, y.device).view(-1, 1, 1, 1)
+        return (y + sigma * torch.randn(y.shape, generator=g, device=y.device)).clamp(0, 255)
+
+    return on_some(x, p, gen, add_noise)
 
 
 def grayscale(x: torch.Tensor, gen: torch.Generator, p: float = 0.05) -> torch.Tensor:
-    on = chosen(x.shape[0], p, gen, x.device)
-    gray = (x * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
-    return x * (1 - on) + gray * on
+    def gray(y, g):
+        return (y * torch.tensor([0.299, 0.587, 0.114], device=y.device).view(1, 3, 1, 1)).sum(1, keepdim=True).expand_as(y)
+
+    return on_some(x, p, gen, gray)
 
 
 def _dct_matrix(size: int, device) -> torch.Tensor:
@@ -126,9 +146,12 @@ def compression(x: torch.Tensor, gen: torch.Generator, p: float = 0.2) -> torch.
     """JPEG-like degradation: 8x8 block DCT with the standard luminance table scaled for quality
     20-70, quantised and inverted (all channels alike). Canvas sides that are not multiples of 8
     are handled by padding."""
+    return on_some(x, p, gen, _jpeg_like)
+
+
+def _jpeg_like(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     n, c, h, w = x.shape
     device = x.device
-    on = chosen(n, p, gen, device)
     quality = uniform(n, 20, 70, gen, device)
     scale = torch.where(quality < 50, 50 / quality, 2 - quality / 50).view(n, 1, 1, 1, 1, 1)
     step = (_JPEG_LUMA.to(device) * scale).clamp(min=1)
@@ -140,16 +163,16 @@ def compression(x: torch.Tensor, gen: torch.Generator, p: float = 0.2) -> torch.
     coef = d @ blocks @ d.T
     coef = torch.round(coef / step) * step
     back = (d.T @ coef @ d).permute(0, 1, 2, 4, 3, 5).reshape(n, c, h + ph, w + pw)[..., :h, :w] + 128
-    return (x * (1 - on) + back.clamp(0, 255) * on)
+    return back.clamp(0, 255)
 
 
 def low_resolution(x: torch.Tensor, gen: torch.Generator, p: float = 0.1) -> torch.Tensor:
-    """A cheap camera: the whole batch's selected samples are shrunk 2x and enlarged again."""
-    n = x.shape[0]
-    on = chosen(n, p, gen, x.device)
-    small = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False, antialias=False)
-    back = F.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    return x * (1 - on) + back * on
+    """A cheap camera: selected samples are shrunk 2x and enlarged again."""
+    def shrink_and_enlarge(y, g):
+        small = F.interpolate(y, scale_factor=0.5, mode="bilinear", align_corners=False, antialias=False)
+        return F.interpolate(small, size=y.shape[-2:], mode="bilinear", align_corners=False)
+
+    return on_some(x, p, gen, shrink_and_enlarge)
 
 
 def photometric(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

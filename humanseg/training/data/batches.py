@@ -85,23 +85,23 @@ class BatchMaker:
         content = inside(points, s["boxes"])
         content = content & torch.where(synth.view(n, 1, 1, 1), points[..., 1:2].permute(0, 3, 1, 2) < cut.view(n, 1, 1, 1),
                                         torch.ones_like(content))
-        image = warp(s["images"], points)
-        mask = (warp(s["masks"], points) / 255.0).clamp(0, 1)
-        soft_pair = (warp(s["soft"], points) / 255.0).clamp(0, 1)
+        sampled = warp(torch.cat([s["images"], s["masks"], s["soft"]], 1), points)  # one pass for all channels
+        image = sampled[:, :3]
+        mask = (sampled[:, 3:4] / 255.0).clamp(0, 1)
+        soft_pair = (sampled[:, 4:6] / 255.0).clamp(0, 1)
         teacher = soft_pair.mean(1, keepdim=True)
         gt = s["has_gt"].view(n, 1, 1, 1)
         alpha = torch.where(gt, mask, soft_pair[:, 1:2]) * content  # the person's opacity where pasted
 
-        if synth.any():
-            bg = _gather(self.backgrounds, n, gen)
+        s3 = synth.view(n, 1, 1, 1)
+        x = torch.where(content, image, torch.full_like(image, PAD_VALUE))
+        pasted = torch.nonzero(synth).flatten()
+        if pasted.numel():
+            bg = _gather(self.backgrounds, pasted.numel(), gen)
             bg_points = slot_points(cover_maps(bg["boxes"], width, height, gen), width, height)
             background = warp(bg["images"], bg_points)
-            composite = image * alpha + background * (1 - alpha)
-        else:
-            composite = image
-        s3 = synth.view(n, 1, 1, 1)
-        plain = torch.where(content, image, torch.full_like(image, PAD_VALUE))
-        x = torch.where(s3, composite, plain)
+            a = alpha[pasted]
+            x[pasted] = image[pasted] * a + background * (1 - a)
         if cfg.photometric:
             x = photometric(x, gen)
 
