@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError, ModelError
-from .models import create_model
+from .models import create_model, input_channels
 
 PARITY_TOLERANCE = 1e-3  # max abs difference of logits between PyTorch and ONNX Runtime
 
@@ -48,7 +48,7 @@ def export_onnx(model: torch.nn.Module, out: Path, canvas: tuple[int, int], meta
         raw = Path(tmp) / "raw.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(model, torch.zeros(1, 3, canvas[1], canvas[0]), str(raw), opset_version=17,
+            torch.onnx.export(model, torch.zeros(1, input_channels(model), canvas[1], canvas[0]), str(raw), opset_version=17,
                               input_names=["image"], output_names=["logits"], dynamo=False,
                               dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
                                             "logits": {0: "batch", 2: "height", 3: "width"}})
@@ -79,6 +79,8 @@ def parity(model: torch.nn.Module, onnx_path: Path, sizes=((144, 256), (256, 144
     gen = torch.Generator().manual_seed(0)
     for h, w in sizes:
         x = torch.rand(2, 3, h, w, generator=gen) * 2 - 1
+        if input_channels(model) == 4:  # + the previous frame's person probability in [0, 1]
+            x = torch.cat([x, torch.rand(2, 1, h, w, generator=gen)], 1)
         with torch.no_grad():
             ref = model(x).numpy()
         got = session.run(None, {"image": x.numpy()})[0]

@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from humanseg.errors import ModelError  # noqa: E402
-from humanseg.training.models import MODELS, count_flops, count_parameters, create_model  # noqa: E402
+from humanseg.training.models import MODELS, count_flops, count_parameters, create_model, input_channels  # noqa: E402
 
 
 @pytest.fixture(params=sorted(MODELS))
@@ -18,7 +18,7 @@ class TestEveryModel:
         torch.manual_seed(0)
         model = create_model(name)
         for h, w in [(144, 256), (97, 131), (33, 47)]:
-            x = torch.rand(2, 3, h, w) * 2 - 1
+            x = torch.rand(2, input_channels(model), h, w) * 2 - 1
             y = model(x)
             assert y.shape == (2, 2, h, w)
             assert torch.isfinite(y).all()
@@ -32,7 +32,7 @@ class TestEveryModel:
         torch.save(model.state_dict(), tmp_path / "m.pt")
         other = create_model(name).eval()
         other.load_state_dict(torch.load(tmp_path / "m.pt"))
-        x = torch.rand(1, 3, 64, 96)
+        x = torch.rand(1, input_channels(model), 64, 96)
         with torch.no_grad():
             assert torch.equal(model(x), other(x))
 
@@ -59,9 +59,10 @@ class TestEveryModel:
         path = tmp_path / "m.onnx"
         export_onnx(model, path, (96, 64), {"architecture": name})
         fresh = create_model(name)
-        report = load_onnx_weights(fresh, path, [torch.rand(4, 3, 64, 96) * 2 - 1])
+        c = input_channels(model)
+        report = load_onnx_weights(fresh, path, [torch.rand(4, c, 64, 96) * 2 - 1])
         assert report["convs"] == sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())
-        x = torch.rand(2, 3, 64, 96) * 2 - 1
+        x = torch.rand(2, c, 64, 96) * 2 - 1
         with torch.no_grad():
             assert float((model(x) - fresh.eval()(x)).abs().max()) < 1e-4
             fresh.train()

@@ -1,12 +1,14 @@
 """Model registry: `create_model(name, **kwargs)`; the kwargs are the config saved with the weights."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable
 
 from torch import nn
 
 from ...errors import ModelError
 from .deeplabv3p import DeepLabV3PlusMobileNetV2
+from .fast_portrait import FastPortrait
 from .pphumanseg_lite import PPHumanSegLite
 from .pphumanseg_v2 import PPHumanSegV2
 
@@ -14,7 +16,14 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "pphumanseg-lite": PPHumanSegLite,
     "pphumanseg-v2": PPHumanSegV2,
     "deeplabv3p-mbv2": DeepLabV3PlusMobileNetV2,
+    "fast-portrait": FastPortrait,
+    "fast-portrait-prior": partial(FastPortrait, in_channels=4),  # + previous frame's mask as a 4th channel
 }
+
+
+def input_channels(model: nn.Module) -> int:
+    """3 (RGB) or 4 (RGB + previous mask)."""
+    return getattr(model, "in_channels", 3)
 
 
 def create_model(name: str, **kwargs) -> nn.Module:
@@ -35,5 +44,5 @@ def count_flops(model: nn.Module, height: int, width: int) -> int:
 
     model.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(torch.zeros(1, 3, height, width))
+        model(torch.zeros(1, input_channels(model), height, width))
     return counter.get_total_flops()
