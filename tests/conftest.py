@@ -56,6 +56,13 @@ def tiny_dataset(tmp_path_factory) -> Path:
         (root / "pseudo" / "clips" / "images").mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(root / "pseudo" / "clips" / "images" / f"p{i}.jpg"), img)
         write_teacher_label(root / "pseudo" / "clips" / "soft" / f"p{i}.png", mask)
+    clip = root / "pseudo" / "clips" / "videos" / "c0.mp4"  # a clip with teacher labels on every 4th frame
+    clip.parent.mkdir(parents=True)
+    make_video(clip, n=12, size=(64, 48), audio=False)
+    for i in (0, 4, 8):
+        mask = np.zeros((48, 64), np.uint8)
+        cv2.ellipse(mask, (32 + i, 30), (12, 20), 0, 0, 360, 255, -1)
+        write_teacher_label(root / "pseudo" / "clips" / "video_soft" / "c0" / f"{i:06d}.png", mask)
     (root / "backgrounds").mkdir()
     for i in range(3):
         cv2.imwrite(str(root / "backgrounds" / f"bg{i}.jpg"), rng.integers(0, 255, (80, 100, 3), dtype=np.uint8))

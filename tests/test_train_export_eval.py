@@ -85,3 +85,21 @@ def test_training_is_deterministic_with_a_seed(tiny_dataset, tmp_path):
         assert r.returncode == 0, r.stderr[-2000:]
         logs.append((tmp_path / run_name / "log.csv").read_text().splitlines()[1].split(",")[:3])
     assert logs[0] == logs[1]
+
+
+@pytest.mark.slow
+def test_temporal_prior_model_trains_on_adaptive_canvases_and_exports(tiny_dataset, tmp_path):
+    out = tmp_path / "prior"
+    r = run("train", "--model", "fast-portrait-prior", "--data", tiny_dataset, "--out", out, "--epochs", "1",
+            "--batch-size", "4", "--size", "96x64", "--canvas", "adaptive", "--clip-share", "0.25",
+            "--pseudo-share", "0.25", "--workers", "0", "--device", "cpu")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "clips: 2 video frames" in r.stdout
+    r = run("export", out / "best.pt", "--onnx", tmp_path / "prior.onnx")
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["parity_max_abs_diff"] < 1e-3
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(tmp_path / "prior.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[1] == 4

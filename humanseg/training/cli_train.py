@@ -16,6 +16,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=d.data, help="folder with train/ and val/ (<source>/images + masks) and optional backgrounds/")
     p.add_argument("--out", default=d.out, help="run folder: checkpoints, log.csv, log.png")
     p.add_argument("--size", default=f"{d.size[0]}x{d.size[1]}", help="canvas long x short side, e.g. 256x144")
+    p.add_argument("--canvas", choices=["fixed", "adaptive"], default=d.canvas,
+                   help="fixed: --size landscape/portrait; adaptive: the runtime's aspect-adaptive canvas with "
+                        "--size's pixel budget (default: %(default)s)")
+    p.add_argument("--stride", type=int, default=d.stride, help="adaptive canvas sides are multiples of this")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -28,6 +32,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of pasted samples cut to head and shoulders (doubled on landscape canvases)")
     p.add_argument("--pseudo-share", type=float, default=d.pseudo_share,
                    help="share of each batch drawn from <data>/pseudo (teacher labels only; 0: none)")
+    p.add_argument("--clip-share", type=float, default=d.clip_share,
+                   help="share of each batch from video frames with teacher labels (real previous-frame masks)")
     p.add_argument("--distill-weight", type=float, default=d.distill_weight,
                    help="weight of the BCE to the mean teacher label (0: no distillation)")
     p.add_argument("--store-size", type=int, default=d.store_size,
@@ -52,6 +58,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         size=(long_side, short_side), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
         weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs, losses=json.loads(a.losses),
         class_weights=json.loads(a.class_weights) if a.class_weights else None, synth_prob=a.synth_prob,
+        canvas=a.canvas, stride=a.stride, clip_share=a.clip_share,
         webcam_prob=a.webcam_prob, pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,
         val_every=a.val_every, init=a.init)

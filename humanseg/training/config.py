@@ -10,7 +10,9 @@ class TrainConfig:
     model_kwargs: dict = field(default_factory=dict)
     data: str = "../shared/data"          # holds train/ and val/ (each <source>/{images,masks}) and optional backgrounds/
     out: str = "runs/portrait"
-    size: tuple[int, int] = (256, 144)   # long x short side; batches alternate landscape and portrait canvases
+    size: tuple[int, int] = (256, 144)   # long x short side: the canvas (fixed) or its pixel budget (adaptive)
+    canvas: str = "fixed"                # fixed: landscape/portrait long x short; adaptive: runtime.canvas per batch
+    stride: int = 16                     # adaptive canvas sides are multiples of this
     epochs: int = 100
     batch_size: int = 32
     lr: float = 3e-3
@@ -21,6 +23,7 @@ class TrainConfig:
     synth_prob: float = 0.5              # share of samples pasted onto a new background
     webcam_prob: float = 0.5             # of those, share cut to head and shoulders (doubled on landscape canvases)
     pseudo_share: float = 0.25           # share of each batch from <data>/pseudo (teacher labels only); 0: none
+    clip_share: float = 0.0              # share of each batch from <data>/pseudo/**/videos frames (real previous masks)
     distill_weight: float = 0.5          # weight of BCE to the mean teacher label (0: no distillation)
     store_size: int = 320                # images are kept on the device letterboxed into size x size uint8 slots
     steps_per_epoch: int = 0             # 0: labelled images // batch size

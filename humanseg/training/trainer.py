@@ -12,15 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ..evaluation.metrics import SegmentationScores
 from .config import TrainConfig
 from .data.batches import Batch, BatchMaker, BatchSettings
-from .data.dataset import SegmentationDataset, validation_items
 from .data.folders import check_pairs, find_pairs
 from .data.sources import load_training_stores
 from .losses import MixedLoss
 from .losses.distill import SoftTargetLoss
-from .models import create_model
+from .models import create_model, input_channels
+from .validation import ValidationSet, validate
 from .plot import plot_log
 
 
@@ -57,25 +56,6 @@ def lr_at(step: int, total: int, warmup: int, base: float) -> float:
         return base * (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
-@torch.no_grad()
-def validate(model, dataset: SegmentationDataset, items, device, batch_size: int) -> float:
-    """mIoU of the model on letterboxed validation images (padding excluded)."""
-    model.eval()
-    scores = SegmentationScores()
-    for orientation in (0, 1):
-        keys = [k for k in items if k[1] == orientation]
-        for start in range(0, len(keys), batch_size):
-            batch = [dataset[k] for k in keys[start:start + batch_size]]
-            x = torch.stack([b[0] for b in batch]).to(device)
-            pred = model(x).argmax(1).cpu().numpy()
-            for p, (_, lab) in zip(pred, batch):
-                lab = lab.numpy()
-                valid = lab != 255
-                scores.add(p[valid], lab[valid] == 1, detailed=False)
-    model.train()
-    return scores.summary()["miou"]
 
 
 def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
@@ -121,22 +101,23 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     threads = max(1, os.cpu_count() or 1) if cfg.workers < 0 else max(1, cfg.workers)
 
     root = Path(cfg.data)
+    model = create_model(cfg.model, **cfg.model_kwargs).to(device)
     stores = load_training_stores(root, cfg.store_size, device, Path(cfg.cache) if cfg.cache else None, threads,
-                                  cfg.limit_train, use_pseudo=cfg.pseudo_share > 0)
+                                  cfg.limit_train, use_pseudo=cfg.pseudo_share > 0, use_clips=cfg.clip_share > 0)
     print(f"on {device}: {stores.describe()}")
     val_pairs = load_split(root, "val")
     size = (max(cfg.size), min(cfg.size))
-    val_set = SegmentationDataset(val_pairs, size, augment=False)
-    val_items = validation_items(val_pairs)
+    val_set = ValidationSet(val_pairs, size, cfg.canvas, cfg.stride)
     batch_size = min(cfg.batch_size, max(2, len(stores.labelled)))
-    settings = BatchSettings(size=size, portrait_share=cfg.portrait_share, synth_prob=cfg.synth_prob,
-                             webcam_prob=cfg.webcam_prob, pseudo_share=cfg.pseudo_share)
-    maker = BatchMaker(stores.labelled, batch_size, settings, cfg.seed, stores.pseudo, stores.backgrounds)
+    settings = BatchSettings(size=size, canvas=cfg.canvas, stride=cfg.stride, portrait_share=cfg.portrait_share,
+                             synth_prob=cfg.synth_prob, webcam_prob=cfg.webcam_prob, pseudo_share=cfg.pseudo_share,
+                             clip_share=cfg.clip_share, prior=input_channels(model) == 4)
+    maker = BatchMaker(stores.labelled, batch_size, settings, cfg.seed, stores.pseudo, stores.backgrounds,
+                       stores.clips)
 
-    model = create_model(cfg.model, **cfg.model_kwargs).to(device)
     history = {"samples": 0, "runs": []}
     if cfg.init:
-        calibration = [maker.make(-1 - i).x.cpu() for i in range(4)]
+        calibration = [maker.make(-1 - i).model_input().cpu() for i in range(4)]
         model.cpu()
         history = initial_weights(model, cfg, calibration)
         model.to(device)
@@ -178,7 +159,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 group["lr"] = lr_at(lr_step, total_steps, warmup, cfg.lr)
             batch = maker.make(step)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                logits = model(batch.x.contiguous(memory_format=torch.channels_last))
+                logits = model(batch.model_input())
             loss = batch_loss(logits.float(), batch, criterion, distill, cfg.distill_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -195,7 +176,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                "lr": optimizer.param_groups[0]["lr"], "images_per_s": round(seen / (time.time() - t0), 1),
                "elapsed_s": round(time.time() - started, 1), "samples": history["samples"] + samples}
         if validate_now:
-            row["val_miou"] = round(validate(model, val_set, val_items, device, batch_size=max(batch_size, 16)), 5)
+            row["val_miou"] = round(validate(model, val_set, device, batch_size=max(batch_size, 16)), 5)
             rows.append(row)
         print(json.dumps(row), flush=True)
         miou = row["val_miou"]

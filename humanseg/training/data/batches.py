@@ -9,9 +9,13 @@ from dataclasses import dataclass
 
 import torch
 
+import math
+
+from ...runtime.canvas import adaptive_canvas
 from ...runtime.letterbox import PAD_VALUE
 from .batch_geometry import cover_maps, inside, letterbox_maps, person_maps, slot_points, warp
 from .batch_photometric import photometric
+from .batch_prior import synthetic_prior
 from .tensor_store import TensorStore
 
 IGNORE = 255
@@ -21,33 +25,51 @@ IGNORE = 255
 class Batch:
     """x: float32 Nx3xHxW RGB in [-1, 1]; labels: int64 NxHxW in {0, 1, 255 = ignore};
     soft: float32 NxHxW teacher person probability in [0, 1]; soft_valid: bool NxHxW;
-    has_gt: bool N (the sample has a human mask)."""
+    has_gt: bool N (the sample has a human mask); prior: float32 Nx1xHxW previous-frame mask in
+    [0, 1] when the settings ask for one, else None."""
 
     x: torch.Tensor
     labels: torch.Tensor
     soft: torch.Tensor
     soft_valid: torch.Tensor
     has_gt: torch.Tensor
+    prior: torch.Tensor | None = None
+
+    def model_input(self) -> torch.Tensor:
+        """x, with the prior as a 4th channel when there is one (channels-last memory format)."""
+        x = self.x if self.prior is None else torch.cat([self.x, self.prior], 1)
+        return x.contiguous(memory_format=torch.channels_last)
+
+
+# frame aspects (width / height) that batches are drawn for, besides a log-uniform spread
+COMMON_ASPECTS = (16 / 9, 4 / 3, 9 / 16, 3 / 4, 1.0, 2 / 3)
 
 
 @dataclass
 class BatchSettings:
-    size: tuple[int, int] = (256, 144)   # long x short side of the canvas
-    portrait_share: float = 0.5          # share of batches on a portrait canvas
+    size: tuple[int, int] = (256, 144)   # long x short side: the canvas (fixed) or its pixel budget (adaptive)
+    canvas: str = "fixed"                # fixed: long x short or its transpose; adaptive: runtime.canvas per batch
+    stride: int = 16                     # adaptive canvas sides are multiples of this
+    portrait_share: float = 0.5          # share of batches on a portrait canvas (fixed) / portrait aspect (adaptive)
     synth_prob: float = 0.5              # share of samples pasted onto a background
     webcam_prob: float = 0.5             # of those, share cut to head and shoulders (doubled on landscape canvases)
     pseudo_share: float = 0.0            # share of each batch drawn from the unlabelled (teacher-only) store
+    clip_share: float = 0.0              # share of each batch drawn from video frames (teacher-only, real prior)
+    prior: bool = False                  # make a previous-frame mask for 4-channel models
     photometric: bool = True
 
 
 class BatchMaker:
     def __init__(self, labelled: TensorStore, batch_size: int, settings: BatchSettings, seed: int = 0,
-                 pseudo: TensorStore | None = None, backgrounds: TensorStore | None = None):
-        self.labelled, self.pseudo, self.backgrounds = labelled, pseudo, backgrounds
+                 pseudo: TensorStore | None = None, backgrounds: TensorStore | None = None,
+                 clips: TensorStore | None = None):
+        self.labelled, self.pseudo, self.backgrounds, self.clips = labelled, pseudo, backgrounds, clips
         self.batch_size, self.settings, self.seed = batch_size, settings, seed
         self.device = labelled.images.device
         n_pseudo = round(batch_size * settings.pseudo_share) if pseudo is not None and len(pseudo) else 0
+        n_clips = round(batch_size * settings.clip_share) if clips is not None and len(clips) else 0
         self.n_pseudo = min(n_pseudo, batch_size - 1)
+        self.n_clips = min(n_clips, batch_size - 1 - self.n_pseudo)
 
     def generator(self, step: int) -> torch.Generator:
         gen = torch.Generator(device=self.device)
@@ -55,16 +77,28 @@ class BatchMaker:
         return gen
 
     def canvas(self, gen: torch.Generator) -> tuple[int, int]:
-        long_side, short_side = max(self.settings.size), min(self.settings.size)
-        portrait = torch.rand(1, generator=gen, device=self.device).item() < self.settings.portrait_share
-        return (short_side, long_side) if portrait else (long_side, short_side)
+        """(width, height) of this batch's canvas."""
+        cfg = self.settings
+        long_side, short_side = max(cfg.size), min(cfg.size)
+        draws = torch.rand(3, generator=gen, device=self.device).tolist()
+        portrait = draws[0] < cfg.portrait_share
+        if cfg.canvas == "fixed":
+            return (short_side, long_side) if portrait else (long_side, short_side)
+        if draws[1] < 0.5:
+            aspect = COMMON_ASPECTS[int(draws[2] * len(COMMON_ASPECTS)) % len(COMMON_ASPECTS)]
+        else:
+            aspect = math.exp(draws[2] * math.log(2.0))  # 1 .. 2
+            aspect = 1 / aspect if portrait else aspect
+        return adaptive_canvas(round(1000 * aspect), 1000, long_side * short_side, cfg.stride)
 
     def make(self, step: int) -> Batch:
         gen = self.generator(step)
         width, height = self.canvas(gen)
-        parts = [_gather(self.labelled, self.batch_size - self.n_pseudo, gen)]
+        parts = [_gather(self.labelled, self.batch_size - self.n_pseudo - self.n_clips, gen)]
         if self.n_pseudo:
             parts.append(_gather(self.pseudo, self.n_pseudo, gen))
+        if self.n_clips:
+            parts.append(_gather(self.clips, self.n_clips, gen))
         sample = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
         return self.render(sample, width, height, gen)
 
@@ -85,7 +119,7 @@ class BatchMaker:
         content = inside(points, s["boxes"])
         content = content & torch.where(synth.view(n, 1, 1, 1), points[..., 1:2].permute(0, 3, 1, 2) < cut.view(n, 1, 1, 1),
                                         torch.ones_like(content))
-        sampled = warp(torch.cat([s["images"], s["masks"], s["soft"]], 1), points)  # one pass for all channels
+        sampled = warp(torch.cat([s["images"], s["masks"], s["soft"], s["prev"]], 1), points)  # one pass for all
         image = sampled[:, :3]
         mask = (sampled[:, 3:4] / 255.0).clamp(0, 1)
         soft_pair = (sampled[:, 4:6] / 255.0).clamp(0, 1)
@@ -110,12 +144,20 @@ class BatchMaker:
         labels = torch.where(s3 | content, labels, torch.full_like(labels, IGNORE))  # padding is not scored
         soft = torch.where(s3, teacher * content, teacher)
         soft_valid = s["has_soft"].view(n, 1, 1, 1) & (s3 | content)
+        prior = None
+        if cfg.prior:
+            target = torch.where(gt, torch.where(s3, alpha, mask), soft)
+            real = (sampled[:, 6:7] / 255.0).clamp(0, 1) * content
+            prior = synthetic_prior(target, gen, real, s["has_prev"])
         return Batch(x=x / 127.5 - 1.0, labels=labels[:, 0], soft=soft[:, 0], soft_valid=soft_valid[:, 0],
-                     has_gt=s["has_gt"])
+                     has_gt=s["has_gt"], prior=prior)
 
 
 def _gather(store: TensorStore, n: int, gen: torch.Generator) -> dict:
     idx = torch.randint(len(store), (n,), generator=gen, device=store.images.device)
-    return {"images": store.images[idx], "masks": store.masks[idx], "soft": store.soft[idx],
+    images = store.images[idx]
+    prev = store.prev[idx] if store.prev is not None else images.new_zeros((n, 1) + images.shape[2:])
+    return {"images": images, "masks": store.masks[idx], "soft": store.soft[idx], "prev": prev,
             "boxes": store.boxes[idx], "person": store.person[idx], "has_gt": store.has_gt[idx],
-            "has_soft": store.has_soft[idx]}
+            "has_soft": store.has_soft[idx],
+            "has_prev": torch.full((n,), store.prev is not None, dtype=torch.bool, device=images.device)}

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import torch
 
+from .clip_store import build_clip_store, find_clips
 from .folders import find_images
-from .tensor_store import StoreItem, TensorStore, find_items, load_store
+from .tensor_store import StoreItem, TensorStore, cached, files_key, find_items, load_store
 
 
 @dataclass
@@ -16,6 +17,7 @@ class TrainingStores:
     labelled: TensorStore
     pseudo: TensorStore | None
     backgrounds: TensorStore | None
+    clips: TensorStore | None = None
 
     def describe(self) -> str:
         sizes = {k: (len(v) if v is not None else 0) for k, v in vars(self).items()}
@@ -24,7 +26,8 @@ class TrainingStores:
 
 
 def load_training_stores(root: Path, size: int, device: torch.device, cache: Path | None = None,
-                         threads: int = 2, limit: int = 0, use_pseudo: bool = True) -> TrainingStores:
+                         threads: int = 2, limit: int = 0, use_pseudo: bool = True,
+                         use_clips: bool = False) -> TrainingStores:
     """`<root>/train/<source>/{images,masks,soft}`, `<root>/pseudo/**/{images,soft}` (teacher labels
     only) and `<root>/backgrounds/`; prints what it found and what it skipped."""
     root = Path(root)
@@ -49,6 +52,11 @@ def load_training_stores(root: Path, size: int, device: torch.device, cache: Pat
         if files:
             backgrounds = load_store([StoreItem(p) for p in files], size, cache, threads)
     print(f"backgrounds for synthesis: {len(backgrounds) if backgrounds is not None else 0}")
-    stores = TrainingStores(labelled, pseudo, backgrounds)
-    return TrainingStores(*(s.to(device) if s is not None else None for s in (stores.labelled, stores.pseudo,
-                                                                            stores.backgrounds)))
+    clips = None
+    if use_clips and (root / "pseudo").is_dir():
+        found = find_clips(root / "pseudo")
+        key = "clips-" + files_key([v for v, _ in found] + [p for _, d in found for p in sorted(d.iterdir())], size)
+        clips = cached(cache, key, lambda: build_clip_store(found, size))
+        print(f"clips: {len(clips) if clips is not None else 0} video frames with the previous frame's teacher label")
+    stores = (labelled, pseudo, backgrounds, clips)
+    return TrainingStores(*(s.to(device) if s is not None else None for s in stores))

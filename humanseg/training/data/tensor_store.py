@@ -11,6 +11,8 @@ Per item the store keeps:
 - person:  float32 Nx4 person bounding box (x0, y0, x1, y1) in slot pixels (from the mask, else
            the teachers); zeros when no person is found
 - has_gt, has_soft: bool N
+- prev:    uint8 Nx1xSxS teacher person probability of the previous labelled video frame (mean of
+           both teachers), only for stores made from clips (see clip_store.py); None otherwise
 
 Decoding uses OpenCV on the CPU (threads); the result can be cached as one .pt file.
 """
@@ -48,6 +50,7 @@ class TensorStore:
     has_gt: torch.Tensor
     has_soft: torch.Tensor
     names: list[str]
+    prev: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -152,28 +155,33 @@ def build_store(items: list[StoreItem], size: int = 320, threads: int = 2) -> Te
         names=[str(it.image) for it, _ in keep])
 
 
-def store_key(items: list[StoreItem], size: int) -> str:
+def files_key(paths: list[Path], size: int) -> str:
     """Changes when any file's path, size or mtime changes, or the slot size does."""
     h = hashlib.sha1(str(size).encode())
-    for item in items:
-        for path in (item.image, item.mask, item.soft):
-            if path is not None:
-                st = path.stat()
-                h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode())
+    for path in paths:
+        st = path.stat()
+        h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
 
 
-def load_store(items: list[StoreItem], size: int, cache_dir: Path | None, threads: int = 2) -> TensorStore:
-    """build_store, reusing `<cache_dir>/<key>.pt` when the same files were decoded before."""
+def cached(cache_dir: Path | None, key: str, build) -> TensorStore | None:
+    """build(), or the TensorStore saved as `<cache_dir>/store-<key>.pt` by an earlier call."""
     if cache_dir is None:
-        return build_store(items, size, threads)
+        return build()
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"store-{store_key(items, size)}.pt"
+    path = cache_dir / f"store-{key}.pt"
     if path.is_file():
         return TensorStore(**torch.load(path, weights_only=False))
-    store = build_store(items, size, threads)
-    tmp = path.with_suffix(".tmp")
-    torch.save({f.name: getattr(store, f.name) for f in fields(store)}, tmp)
-    tmp.replace(path)
+    store = build()
+    if store is not None:
+        tmp = path.with_suffix(".tmp")
+        torch.save({f.name: getattr(store, f.name) for f in fields(store)}, tmp)
+        tmp.replace(path)
     return store
+
+
+def load_store(items: list[StoreItem], size: int, cache_dir: Path | None, threads: int = 2) -> TensorStore:
+    """build_store, reusing a cached copy when the same files were decoded before."""
+    paths = [p for item in items for p in (item.image, item.mask, item.soft) if p is not None]
+    return cached(cache_dir, files_key(paths, size), lambda: build_store(items, size, threads))
