@@ -1,5 +1,6 @@
 """Parameters, FLOPs (torch's FLOP counter, multiply-add = 2) and ONNX Runtime latency of every
-registered architecture at 256x144, next to MediaPipe's landscape model, interleaved.
+registered architecture at 256x144 (4-channel models get the prior channel too), next to
+MediaPipe's landscape model, interleaved round by round.
 
     python benchmarks/model_sizes.py [--threads 2] [--rounds 200]
 """
@@ -18,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer_models import PEERS, PEERS_DIR  # noqa: E402
 
 from humanseg.training.export import export_onnx  # noqa: E402
-from humanseg.training.models import MODELS, count_flops, count_parameters, create_model  # noqa: E402
+from humanseg.training.models import MODELS, count_flops, count_parameters, create_model, input_channels  # noqa: E402
 
 
 def session(path: Path, threads: int) -> ort.InferenceSession:
@@ -39,7 +40,8 @@ def main() -> None:
             path = Path(tmp) / f"{name}.onnx"
             export_onnx(model, path, (256, 144), {"architecture": name})
             info[name] = (count_parameters(model), count_flops(model, 144, 256), count_flops(model, 192, 192))
-            runs[name] = (session(path, a.threads), {"image": np.zeros((1, 3, 144, 256), np.float32)})
+            feed = {"image": np.zeros((1, input_channels(model), 144, 256), np.float32)}
+            runs[name] = (session(path, a.threads), feed)
         mp = PEERS_DIR / PEERS["mediapipe-landscape"].file
         if mp.is_file():
             s = session(mp, a.threads)

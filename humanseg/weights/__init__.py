@@ -1,12 +1,34 @@
-"""Shipped models: a name resolves to an ONNX file inside the package."""
+"""Shipped models: a name resolves to an ONNX file inside the package; each has a model card and
+states the licences of the data its weights learned from (`humanseg models` prints them)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
-SHIPPED = {"portrait": WEIGHTS_DIR / "portrait.onnx"}
+
+# what the project's training data is, by licence (details: each model card and ../shared/data/README.md)
+PORTRAIT_DATA = ("EG1800 portraits (Flickr, no licence stated; research use only), CCP full-body photos "
+                 "(Apache-2.0), Vikram Shenoy human-segmentation images (no licence stated; remove.bg masks), "
+                 "backgrounds (GPL-2+, CC-BY-4.0, CC-BY-SA-3.0/4.0, CC0-1.0 per file)")
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    name: str
+    file: Path
+    card: Path
+    data_licences: str
+    use: str  # what the model is the default for
+
+
+CATALOGUE = {
+    "portrait": ShippedModel("portrait", WEIGHTS_DIR / "portrait.onnx", WEIGHTS_DIR / "portrait.md",
+                             PORTRAIT_DATA, "default of every command"),
+}
+SHIPPED = {name: m.file for name, m in CATALOGUE.items()}
 DEFAULT_MODEL = "portrait"
 
 
