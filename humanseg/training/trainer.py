@@ -96,7 +96,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
-    if device.type == "cpu":
+    if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:  # OMP_NUM_THREADS=1: share a busy machine
         torch.set_num_threads(os.cpu_count() or 1)
     threads = max(1, os.cpu_count() or 1) if cfg.workers < 0 else max(1, cfg.workers)
 
