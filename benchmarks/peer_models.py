@@ -50,14 +50,22 @@ PEERS = {
 
 
 class PeerModel:
+    """A peer on ONNX Runtime with the same session settings as humanseg's ModelSession (threads, no
+    spinning: runtime/session.py SESSION_CONFIG), so a comparison measures models and pre/post-processing,
+    not runtime settings."""
+
     def __init__(self, name: str, threads: int = 2):
         import onnxruntime as ort
+
+        from humanseg.runtime.session import SESSION_CONFIG
 
         self.name = name
         self.spec = PEERS[name]
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        for key, value in SESSION_CONFIG.items():
+            options.add_session_config_entry(key, value)
         self.session = ort.InferenceSession(str(PEERS_DIR / self.spec.file), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 

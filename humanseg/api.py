@@ -56,7 +56,8 @@ def _check_segmenter(segmenter) -> None:
 
 def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segmenter | None = None) -> Path:
     """Segment one image file and write `effect(image, mask)` to `out` (atomically). Default effect: Blur().
-    CommentsBehind is laid out on-screen (still=True) rather than scrolling in."""
+    CommentsBehind is laid out on-screen (still=True) rather than scrolling in. Default segmenter:
+    Segmenter(canvas_pixels="still"), the larger canvas budget for photos (runtime/budget.py)."""
     inp, out = Path(inp), Path(out)
     check_output_path(inp, out)
     effect = effect or Blur()
@@ -64,7 +65,7 @@ def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
         effect = effect.as_still()
     if isinstance(effect, Transparent) and out.suffix.lower() in {".jpg", ".jpeg"}:
         raise OutputError(f"{out}: JPEG has no transparency; use a .png output for a transparent cut-out")
-    segmenter = segmenter or Segmenter()
+    segmenter = segmenter or Segmenter(canvas_pixels="still")
     _check_segmenter(segmenter)
     image = read_image(inp)
     write_image(out, effect(image, segmenter.segment(image)))
@@ -82,7 +83,7 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     with another --bg or an edited input redoes that file. Inputs that would write the same output
     (x.jpg and x.png when the suffix is .png) are collisions: the first in name order is processed,
     the others are not and are listed in "failed" and "collisions". Unreadable files are listed in
-    "failed", not fatal.
+    "failed", not fatal. Default segmenter: Segmenter(canvas_pixels="still"), as convert_image.
 
     Returns {"written": int, "skipped_existing": int, "failed": [one line each], "collisions": [one line each]}.
     """
@@ -96,7 +97,7 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     if inp.resolve() == out.resolve():
         raise OutputError(f"{out}: output folder is the input folder; choose another so the inputs are kept")
     effect = effect or Blur()
-    segmenter = segmenter or Segmenter()
+    segmenter = segmenter or Segmenter(canvas_pixels="still")
     _check_segmenter(segmenter)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -114,7 +115,9 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
         else:
             jobs[name] = path
     model = getattr(getattr(segmenter, "session", None), "path", None) or type(segmenter).__qualname__
-    settings = describe({"model": model, "effect": effect, "postprocess": getattr(segmenter, "postprocess", None)})
+    budget = segmenter.budget() if callable(getattr(segmenter, "budget", None)) else None
+    settings = describe({"model": model, "effect": effect, "postprocess": getattr(segmenter, "postprocess", None),
+                         "canvas_pixels": budget})
     manifest = _ResumeManifest(out / RESUME_MANIFEST)
     done = skipped = 0
     failed: list[str] = []
@@ -181,8 +184,12 @@ class _ResumeManifest:
 
 
 def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segmenter | None = None,
-                  temporal: str = "flow", progress: bool = True, keep_partial: bool = False) -> dict:
+                  temporal: str = "auto", progress: bool = True, keep_partial: bool = False) -> dict:
     """Segment every frame of a video with temporal smoothing and encode `effect(frame, mask)`.
+
+    temporal: "auto" (the model's default: the previous mask fed back and flow fusion for models with a
+    4th input channel, flow fusion otherwise; runtime/temporal.py) or a mode of TEMPORAL_MODES.
+    Default segmenter: Segmenter(), the model's own canvas budget (live video).
 
     Output keeps the frame count, timestamps, frame rate, size and audio of the input.
     Transparent() writes .webm (VP9 alpha), .mov (ProRes 4444) or a folder of PNGs.

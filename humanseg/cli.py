@@ -112,9 +112,38 @@ def effect_args(p):
                    help="Gaussian edge feathering sigma in px (0: off)")
 
 
+def canvas_args(use: str):
+    """--canvas-pixels for a command whose default budget is `use` ("still" or "video", runtime/budget.py)."""
+    from .runtime.budget import BUDGET_SCALE, MAX_CANVAS_PIXELS
+
+    scale = BUDGET_SCALE[use]
+    default = "the model's own budget" if scale == 1 else f"{scale}x the model's own budget"
+
+    def add(p):
+        p.add_argument("--canvas-pixels", type=canvas_pixels, default=None, metavar="N",
+                       help=f"pixels of the model canvas for adaptive models, whose canvas follows each frame's "
+                            f"shape (1 to {MAX_CANVAS_PIXELS}; default: {default}, e.g. "
+                            f"{256 * 144 * scale} for a 256x144 model); legacy fixed-canvas models ignore it")
+    return add
+
+
+def canvas_pixels(text: str) -> int:
+    from .runtime.budget import MAX_CANVAS_PIXELS
+
+    value = positive_int(text)
+    if value > MAX_CANVAS_PIXELS:
+        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_CANVAS_PIXELS} pixels")
+    return value
+
+
 def temporal_args(p):
-    p.add_argument("--temporal", choices=["flow", "ema", "none"], default="flow",
-                   help="temporal smoothing between frames (default: flow)")
+    from .runtime.temporal import AUTO, AUTO_FOR_PLAIN_MODELS, AUTO_FOR_PRIOR_MODELS, TEMPORAL_MODES
+
+    p.add_argument("--temporal", choices=(AUTO,) + TEMPORAL_MODES, default=AUTO,
+                   help=f"temporal smoothing between frames: flow or ema fusion of the masks, prior (the previous "
+                        f"mask fed to a model with a 4th input channel), or prior+flow / prior+ema (default: "
+                        f"{AUTO}: {AUTO_FOR_PRIOR_MODELS} for models with the 4th channel, {AUTO_FOR_PLAIN_MODELS} "
+                        f"otherwise)")
 
 
 def io_args(p):
@@ -122,14 +151,16 @@ def io_args(p):
     p.add_argument("output", type=Path)
 
 
-def _segmenter(a, reuse_buffers: bool = False):
-    """reuse_buffers: True for the CLI's own frame loops (video, webcam, folder), where keeping
+def _segmenter(a, use: str, reuse_buffers: bool = False):
+    """use: "still" or "video", the default canvas budget (runtime/budget.py) when --canvas-pixels is not given.
+    reuse_buffers: True for the CLI's own frame loops (video, webcam, folder), where keeping
     frame-sized buffers in the heap saves time per frame (runtime/allocator.py)."""
     from .api import PostProcess, Segmenter
 
     post = PostProcess(threshold=a.threshold, gate=tuple(a.gate) if a.gate else None, keep_largest=a.keep_largest,
                        refine=a.refine, feather=a.feather)
-    return Segmenter(a.model, threads=a.threads, postprocess=post, reuse_buffers=reuse_buffers)
+    return Segmenter(a.model, threads=a.threads, postprocess=post, reuse_buffers=reuse_buffers,
+                     canvas_pixels=a.canvas_pixels or use)
 
 
 def _effect(a):
@@ -142,18 +173,18 @@ def _effect(a):
 
 @command("image", "segment an image file, or a folder of images into an output folder (resumes: outputs made "
          "from the same input with the same settings are skipped; inputs that would write the same output "
-         "are reported and exit 1)", io_args, model_args, effect_args)
+         "are reported and exit 1)", io_args, model_args, canvas_args("still"), effect_args)
 def cmd_image(a):
     from .api import convert_folder, convert_image
 
     effect = _effect(a)
     if a.input.is_dir():
-        result = convert_folder(a.input, a.output, effect, _segmenter(a, reuse_buffers=True))
+        result = convert_folder(a.input, a.output, effect, _segmenter(a, "still", reuse_buffers=True))
         for line in result["failed"]:
             print(f"humanseg: skipped: {line}", file=sys.stderr)
         print(json.dumps({k: (len(v) if isinstance(v, list) else v) for k, v in result.items()}))
         return 1 if result["failed"] else 0
-    print(convert_image(a.input, a.output, effect, _segmenter(a)))
+    print(convert_image(a.input, a.output, effect, _segmenter(a, "still")))
     return 0
 
 
@@ -164,11 +195,12 @@ def keep_partial_args(p):
 
 
 @command("video", "blur/replace the background of a video file (audio, frame rate and frame count kept)",
-         io_args, model_args, effect_args, temporal_args, keep_partial_args)
+         io_args, model_args, canvas_args("video"), effect_args, temporal_args, keep_partial_args)
 def cmd_video(a):
     from .api import convert_video
 
-    result = convert_video(a.input, a.output, _effect(a), _segmenter(a, reuse_buffers=True), temporal=a.temporal,
+    segmenter = _segmenter(a, "video", reuse_buffers=True)
+    result = convert_video(a.input, a.output, _effect(a), segmenter, temporal=a.temporal,
                            keep_partial=a.keep_partial)
     frames = f"{result['frames']} of {result['frames_expected']} frames, INCOMPLETE" if result.get("incomplete") \
         else f"{result['frames']} frames"
@@ -188,11 +220,12 @@ def webcam_args(p):
 
 
 @command("webcam", "live background effect on a camera, in a window and/or a virtual camera",
-         webcam_args, model_args, effect_args, temporal_args)
+         webcam_args, model_args, canvas_args("video"), effect_args, temporal_args)
 def cmd_webcam(a):
     from .io.webcam import run_webcam
 
-    run_webcam(a.camera, _effect(a), _segmenter(a, reuse_buffers=True), a.temporal, a.virtual_cam, a.max_frames,
+    segmenter = _segmenter(a, "video", reuse_buffers=True)
+    run_webcam(a.camera, _effect(a), segmenter, a.temporal, a.virtual_cam, a.max_frames,
                a.preview, a.preview_port)
     return 0
 
@@ -208,8 +241,15 @@ def cmd_models(a):
             continue
         s = ModelSession(name, threads=1)
         arch = s.metadata.get("humanseg.architecture", "?")
-        print(f"{name}\t{arch}\t{path.stat().st_size / 1e6:.1f} MB\tinput 1x3x{s.short_side}x{s.long_side} "
-              f"(landscape) / 1x3x{s.long_side}x{s.short_side} (portrait)\t{path}")
+        c = s.input_channels
+        if s.adaptive:
+            w, h = s.canvas(1280, 720)
+            shape = (f"input 1x{c}xHxW, adaptive canvas of {s.canvas_pixels} pixels (sides multiple of {s.stride}; "
+                     f"1x{c}x{h}x{w} for 16:9)")
+        else:
+            shape = (f"input 1x{c}x{s.short_side}x{s.long_side} (landscape) / 1x{c}x{s.long_side}x{s.short_side} "
+                     f"(portrait)")
+        print(f"{name}\t{arch}\t{path.stat().st_size / 1e6:.1f} MB\t{shape}\t{path}")
     return 0
 
 
@@ -220,11 +260,12 @@ def eval_args(p):
     p.add_argument("--threads", type=positive_int, default=None)
 
 
-@command("eval", "score an ONNX model on image/mask folders; prints one JSON line", eval_args)
+@command("eval", "score an ONNX model on image/mask folders as `humanseg image` segments them (overall and per "
+         "source); prints one JSON line", eval_args, canvas_args("still"))
 def cmd_eval(a):
     from .evaluation.evaluate import evaluate
 
-    print(json.dumps(evaluate(a.model, a.data, a.csv, a.threads)))
+    print(json.dumps(evaluate(a.model, a.data, a.csv, a.threads, canvas_pixels=a.canvas_pixels or "still")))
     return 0
 
 
@@ -233,6 +274,10 @@ def export_args(p):
     p.add_argument("--onnx", type=Path, required=True, help="output .onnx path")
     p.add_argument("--int8", action="store_true", help="also write a static INT8 model next to it (<name>.int8.onnx)")
     p.add_argument("--calib", type=Path, default=None, help="folder of calibration images for --int8")
+    p.add_argument("--canvas", choices=["adaptive", "fixed"], default=None,
+                   help="canvas the runtime gives the model: adaptive (each frame's shape at the training "
+                        "canvas's pixel budget) or fixed (the training canvas, letterboxed); default: the canvas "
+                        "the checkpoint was trained on")
 
 
 @command("export", "export a training checkpoint to ONNX (needs humanseg[train])", export_args)
@@ -241,7 +286,7 @@ def cmd_export(a):
 
     if a.int8 and not a.calib:
         raise InputError("--int8 needs --calib DIR with a few representative images")
-    report = export_checkpoint(a.checkpoint, a.onnx)
+    report = export_checkpoint(a.checkpoint, a.onnx, a.canvas)
     if a.int8:
         report.update(quantize_int8(a.onnx, a.onnx.with_suffix(".int8.onnx"), a.calib))
     print(json.dumps(report))
@@ -272,7 +317,8 @@ def serve_args(p):
     d = ServerConfig()
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=port_number, default=8000, help="TCP port, checked to be free before starting")
-    p.add_argument("--model", default=d.model, help="default model (shipped name)")
+    p.add_argument("--model", default=d.model, help="default model: a shipped name, or an .onnx file served under "
+                                                    "its file name's stem")
     p.add_argument("--workers", type=positive_int, default=d.workers, help="inference threads (1 or more)")
     p.add_argument("--queue", type=non_negative_int, default=d.queue,
                    help="requests that may wait for a worker; more get 503")
@@ -281,7 +327,7 @@ def serve_args(p):
 
 
 @command("serve", "HTTP service: POST /v1/segment, GET /v1/models, /healthz, docs at /docs (needs humanseg[serve])",
-         serve_args)
+         serve_args, canvas_args("still"))
 def cmd_serve(a):
     import uvicorn
 
@@ -290,7 +336,8 @@ def cmd_serve(a):
 
     check_port_free(a.host, a.port)
     app = create_app(ServerConfig(model=a.model, workers=a.workers, queue=a.queue,
-                                  max_upload_bytes=int(a.max_upload_mb * 2**20), max_pixels=a.max_pixels))
+                                  max_upload_bytes=int(a.max_upload_mb * 2**20), max_pixels=a.max_pixels,
+                                  canvas_pixels=a.canvas_pixels))
     print(f"humanseg serving on http://{a.host}:{a.port} (docs: /docs)", flush=True)
     uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
     return 0

@@ -103,8 +103,12 @@ def test_eval_prints_one_json_line(tiny_dataset, tmp_path):
     r = humanseg("eval", "--data", tiny_dataset / "val", "--csv", tmp_path / "rows.csv")
     assert r.returncode == 0, r.stderr
     scores = json.loads(r.stdout)
-    assert set(scores) == {"miou", "fg_iou", "boundary_f", "sc", "n_images", "ms_per_image"}
+    assert set(scores) == {"miou", "fg_iou", "boundary_f", "sc", "n_images", "ms_per_image", "canvas_pixels",
+                           "per_source"}
     assert scores["n_images"] == 4 and 0 <= scores["miou"] <= 1
+    assert scores["canvas_pixels"] is None                              # the shipped model's canvas is fixed
+    assert set(scores["per_source"]) == {"toy"} and scores["per_source"]["toy"]["n_images"] == 4
+    assert scores["per_source"]["toy"]["miou"] == scores["miou"] and "boundary_f" in scores["per_source"]["toy"]
     assert len((tmp_path / "rows.csv").read_text().splitlines()) == 5
     assert_one_line_error(humanseg("eval", "--data", tmp_path))
 
@@ -258,3 +262,97 @@ def test_train_help_names_the_registered_architectures(capsys):
         assert name in text
     models = pytest.importorskip("humanseg.training.models")
     assert all(name in text for name in models.MODELS)
+
+
+# ---- canvas budgets of adaptive models -------------------------------------------------------------
+
+@pytest.mark.parametrize("value, phrase", [("0", "0 is not a positive integer"), ("-3", "-3 is not a positive integer"),
+                                           ("1.5", "'1.5' is not an integer"), ("lots", "'lots' is not an integer"),
+                                           ("99999999999", "is more than")])
+@pytest.mark.parametrize("command", [["image", "a.jpg", "b.jpg"], ["video", "a.mp4", "b.mp4"], ["webcam"],
+                                     ["eval", "--data", "."], ["serve"]])
+def test_canvas_pixels_must_be_a_positive_integer(capsys, command, value, phrase):
+    code, out, err = run_main(capsys, *command, "--canvas-pixels", value)
+    assert code == 2 and out == ""
+    assert_one_line(err, "--canvas-pixels", phrase)
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("command, given, expected", [
+    (["image", EXAMPLE_IMAGE, "out.jpg"], None, "still"),
+    (["video", "in.mp4", "out.mp4"], None, "video"),
+    (["webcam", "--max-frames", "1"], None, "video"),
+    (["eval", "--data", "."], None, "still"),
+    (["image", EXAMPLE_IMAGE, "out.jpg"], "50000", 50000),
+    (["video", "in.mp4", "out.mp4"], "50000", 50000),
+    (["eval", "--data", "."], "50000", 50000),
+])
+def test_canvas_pixels_defaults_per_command(capsys, monkeypatch, command, given, expected):
+    """Stills (image, eval, serve) get the larger "still" budget, video and webcam the model's own
+    (runtime/budget.py); --canvas-pixels overrides both."""
+    import humanseg.api
+    import humanseg.evaluation.evaluate
+
+    seen = []
+
+    def fake_segmenter(*args, canvas_pixels=None, **kwargs):
+        seen.append(canvas_pixels)
+        raise _Stop
+
+    monkeypatch.setattr(humanseg.api, "Segmenter", fake_segmenter)
+    monkeypatch.setattr(humanseg.evaluation.evaluate, "Segmenter", fake_segmenter)
+    monkeypatch.setattr(humanseg.evaluation.evaluate, "find_pairs", lambda root: ["a pair"])
+    with pytest.raises(_Stop):
+        main([str(a) for a in command] + (["--canvas-pixels", given] if given else []))
+    assert seen == [expected]
+
+
+def test_serve_passes_its_canvas_budget_to_the_app(capsys, monkeypatch):
+    pytest.importorskip("fastapi")
+    import humanseg.server.app
+    from humanseg.errors import HumansegError
+
+    configs = []
+
+    def fake_create_app(config):
+        configs.append(config)
+        raise HumansegError("stopped before serving")
+
+    monkeypatch.setattr(humanseg.server.app, "create_app", fake_create_app)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert run_main(capsys, "serve", "--port", port)[0] == 2
+    assert run_main(capsys, "serve", "--port", port, "--canvas-pixels", "90000")[0] == 2
+    assert [c.canvas_pixels for c in configs] == [None, 90000]   # None: the "still" budget
+
+
+def test_canvas_pixels_help_says_legacy_models_ignore_it(capsys):
+    for command, default in (("image", "2x the model's own budget"), ("video", "the model's own budget"),
+                             ("webcam", "the model's own budget"), ("eval", "2x the model's own budget"),
+                             ("serve", "2x the model's own budget")):
+        code, out, _ = run_main(capsys, command, "--help")
+        text = " ".join(out.split())
+        assert code == 0 and "--canvas-pixels N" in text and f"default: {default}" in text
+        assert "legacy fixed-canvas models ignore it" in text
+
+
+def test_a_legacy_model_ignores_canvas_pixels(tmp_path, capsys):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    assert run_main(capsys, "image", EXAMPLE_IMAGE, a, "--bg", "mask")[0] == 0
+    assert run_main(capsys, "image", EXAMPLE_IMAGE, b, "--bg", "mask", "--canvas-pixels", "200000")[0] == 0
+    assert np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))
+
+
+def test_temporal_modes_in_the_cli(capsys, tmp_path):
+    code, out, _ = run_main(capsys, "video", "--help")
+    text = "".join(out.split())
+    assert code == 0 and "prior+flow" in text and "auto" in text
+    src = make_video(tmp_path / "in.mp4", n=3, audio=False)
+    code, _, err = run_main(capsys, "video", src, tmp_path / "out.mp4", "--temporal", "prior")
+    assert code == 2
+    assert_one_line(err, "4th input channel", "use flow, ema or none")
+    assert not (tmp_path / "out.mp4").exists()

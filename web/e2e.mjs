@@ -1,6 +1,7 @@
 // Drives the humanseg page in Debian's headless Chromium with a fake camera fed from a .y4m clip.
 // usage: node e2e.mjs URL CLIP.y4m OUT_DIR [seconds] [probe.png]
-// Writes OUT_DIR/result.json (frames, fps text, backend, probe mask) and OUT_DIR/page.png.
+// Writes OUT_DIR/result.json (frames, fps text, backend, probe mask; the served model's info, the live
+// canvas map and how many frames were fed the previous mask) and OUT_DIR/page.png.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { launchWithFakeCamera } from "./chromium.mjs";
@@ -26,10 +27,14 @@ try {
     const dataUrl = "data:image/png;base64," + readFileSync(probe).toString("base64");
     probeResult = await page.evaluate((u) => window.humanseg.maskOfImage(u), dataUrl);
   }
+  const live = await page.evaluate(() => ({ model: window.humanseg.state.model, map: window.humanseg.liveProbability(),
+                                             prior_frames: window.humanseg.state.priorFrames,
+                                             errors: window.humanseg.state.errors }));
   const result = { frames: end.frames, measured_fps: (end.frames - start.frames) / ((end.t - start.t) / 1000),
-                   fps_text: fpsText, backend, cross_origin_isolated: isolated, probe: probeResult, logs };
+                   fps_text: fpsText, backend, cross_origin_isolated: isolated, probe: probeResult, logs, ...live };
   writeFileSync(join(outDir, "result.json"), JSON.stringify(result));
-  console.log(JSON.stringify({ frames: result.frames, measured_fps: result.measured_fps, fps_text: fpsText, backend }));
+  console.log(JSON.stringify({ frames: result.frames, measured_fps: result.measured_fps, fps_text: fpsText, backend,
+                               model: result.model && result.model.name, prior_frames: result.prior_frames }));
 } finally {
   await browser.close();
 }

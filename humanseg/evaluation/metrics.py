@@ -52,17 +52,25 @@ class SegmentationScores:
     iu: np.ndarray = field(default_factory=lambda: np.zeros((2, 2), np.int64))
     boundary_f: list[float] = field(default_factory=list)
     sc: list[float] = field(default_factory=list)
+    n_images: int = 0
 
     def add(self, pred: np.ndarray, gt: np.ndarray, detailed: bool = True) -> dict[str, float]:
+        """Score one image; returns its row {"fg_iou"[, "boundary_f", "sc"]} (with "iu": its counts)."""
         iu = intersection_union(pred, gt)
-        self.iu += iu
         row = {"fg_iou": float(iu[1, 0] / iu[1, 1]) if iu[1, 1] else 1.0}
         if detailed:
             row["boundary_f"] = boundary_f(pred, gt)
             row["sc"] = semantic_connectivity(pred.astype(bool), gt.astype(bool))
+        self.record(iu, row)
+        return {**row, "iu": iu}
+
+    def record(self, iu: np.ndarray, row: dict[str, float]) -> None:
+        """Add an image already scored by `add` (its counts and row), e.g. to a per-source total."""
+        self.iu += iu
+        self.n_images += 1
+        if "boundary_f" in row:
             self.boundary_f.append(row["boundary_f"])
             self.sc.append(row["sc"])
-        return row
 
     def summary(self) -> dict[str, float]:
         ious = self.iu[:, 0] / np.maximum(self.iu[:, 1], 1)
@@ -71,3 +79,21 @@ class SegmentationScores:
             out["boundary_f"] = float(np.mean(self.boundary_f))
             out["sc"] = float(np.mean(self.sc))
         return out
+
+
+class ScoresBySource:
+    """SegmentationScores overall and per source (the <source> folder of <source>/images)."""
+
+    def __init__(self):
+        self.all = SegmentationScores()
+        self.sources: dict[str, SegmentationScores] = {}
+
+    def add(self, pred: np.ndarray, gt: np.ndarray, source: str) -> dict[str, float]:
+        row = self.all.add(pred, gt)
+        self.sources.setdefault(source, SegmentationScores()).record(row["iu"], row)
+        return {k: v for k, v in row.items() if k != "iu"}
+
+    def per_source(self) -> dict[str, dict[str, float]]:
+        """{source: {"miou", "fg_iou", "boundary_f", "sc", "n_images"}}, sources in name order."""
+        return {name: {**scores.summary(), "n_images": scores.n_images}
+                for name, scores in sorted(self.sources.items())}

@@ -5,21 +5,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
 from .allocator import reuse_large_buffers
+from .budget import BUDGET_SCALE, check_canvas_pixels
+from .letterbox import ADAPTIVE_MAX_STRETCH, LetterboxBox
 from .postprocess import PostProcess
-from .preprocess import person_probability, prepare, to_frame
+from .preprocess import canvas_image, check_frame, model_input, move_to_canvas, person_probability, to_frame
 from .session import ModelSession
-from .temporal import TemporalFilter
+from .temporal import AUTO, TemporalFilter, resolve_temporal
 
 
-def _as_bgr(frame: np.ndarray, order: str) -> np.ndarray:
-    if not isinstance(frame, np.ndarray) or frame.ndim not in (2, 3) or frame.size == 0:
-        raise InputError("frame must be a non-empty HxW or HxWxC numpy array")
+def _frame_bgr8(frame: np.ndarray, order: str) -> np.ndarray:
+    """Full-resolution uint8 HxWx3 BGR, only for post-processing that needs the frame (guided refinement)."""
     from ..io.images import to_bgr8
 
     if frame.ndim == 3 and frame.shape[2] >= 3 and order == "rgb":
-        frame = frame[..., [2, 1, 0] + ([3] if frame.shape[2] == 4 else [])]
+        frame = frame[..., [2, 1, 0, 3][:frame.shape[2]]]
     return to_bgr8(np.ascontiguousarray(frame))
 
 
@@ -32,44 +32,107 @@ class Segmenter:
     reuse_buffers: keep frame-sized buffers in the heap between frames (glibc; see runtime/allocator.py).
         Off by default: it changes the allocator of the whole process. The CLI's video, webcam and
         folder loops turn it on.
+    canvas_pixels: the canvas budget of adaptive models (each frame gets a canvas of its own shape at
+        about this many pixels, runtime/canvas.py): a number of pixels, "video" or None (the model's own
+        budget) or "still" (BUDGET_SCALE["still"] times it, what convert_image and the image, eval and
+        serve commands use). Legacy fixed-canvas models (no humanseg.canvas_pixels metadata) ignore it.
     """
 
     def __init__(self, model: str | Path = "portrait", providers: list[str] | None = None, threads: int | None = None,
-                 postprocess: PostProcess | None = None, reuse_buffers: bool = False):
+                 postprocess: PostProcess | None = None, reuse_buffers: bool = False,
+                 canvas_pixels: int | str | None = None):
+        check_canvas_pixels(canvas_pixels)
         if reuse_buffers:
             reuse_large_buffers()
         self.session = ModelSession(model, providers, threads)
         self.postprocess = postprocess or PostProcess()
+        self.canvas_pixels = canvas_pixels
 
-    def canvas_probability(self, frame_bgr: np.ndarray):
-        """(float32 hxw person probability on the model canvas, box, letterboxed BGR canvas)."""
-        x, box, boxed = prepare(frame_bgr, None, self.session.long_side, self.session.short_side)
-        prob = person_probability(self.session.run(x))
-        return prob, box, boxed
+    @property
+    def input_channels(self) -> int:
+        """3 (RGB) or 4 (RGB + the previous frame's mask)."""
+        return self.session.input_channels
 
-    def segment(self, frame: np.ndarray, order: str = "bgr") -> np.ndarray:
-        """uint8 frame (HxW, HxWx3 or HxWx4; BGR unless order="rgb") -> float32 HxW person map in [0, 1]."""
-        frame = _as_bgr(frame, order)
-        prob, box, _ = self.canvas_probability(frame)
-        mask = to_frame(prob, box, frame.shape)
-        return self.postprocess(mask, frame) if self.postprocess.active else mask
+    def budget(self, canvas_pixels: int | str | None = None) -> int | None:
+        """Canvas pixels for adaptive models (`canvas_pixels`, else the segmenter's own setting); None for
+        legacy fixed-canvas models."""
+        value = self.canvas_pixels if canvas_pixels is None else canvas_pixels
+        if not self.session.adaptive:
+            return None
+        if value is None or isinstance(value, str):
+            return self.session.budget * BUDGET_SCALE[value or "video"]
+        return int(value)
 
-    def stream(self, temporal: str = "flow") -> "SegmentStream":
-        """A per-video object that carries temporal state from frame to frame."""
-        return SegmentStream(self, TemporalFilter(temporal))
+    def canvas_size(self, frame_w: int, frame_h: int, canvas_pixels: int | str | None = None) -> tuple[int, int]:
+        """(width, height) of the model canvas for a frame_w x frame_h frame."""
+        return self.session.canvas(frame_w, frame_h, self.budget(canvas_pixels))
+
+    def canvas_input(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None
+                     ) -> tuple[np.ndarray, LetterboxBox]:
+        """(uint8 hxwx3 BGR letterboxed canvas, content box) of a frame, at the canvas this segmenter uses."""
+        check_frame(frame)
+        if canvas_pixels is not None:
+            check_canvas_pixels(canvas_pixels)
+        size = self.canvas_size(frame.shape[1], frame.shape[0], canvas_pixels)
+        return canvas_image(frame, size, order, ADAPTIVE_MAX_STRETCH if self.session.adaptive else 0.0)
+
+    def infer(self, canvas_bgr: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+        """Canvas -> float32 hxw person probability. prior: float32 hxw in [0, 1], the 4th input channel
+        of 4-channel models (None: all zeros); 3-channel models ignore it."""
+        return person_probability(self.session.run(model_input(canvas_bgr, self.session.input_channels, prior)))
+
+    def canvas_probability(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None):
+        """(float32 hxw person probability on the model canvas, box, letterboxed BGR canvas); no prior."""
+        canvas, box = self.canvas_input(frame, order, canvas_pixels)
+        return self.infer(canvas), box, canvas
+
+    def segment(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None) -> np.ndarray:
+        """uint8 frame (HxW, HxWx3 or HxWx4; BGR unless order="rgb") -> float32 HxW person map in [0, 1].
+        A single image: 4-channel models get an all-zero previous mask. canvas_pixels: this call's
+        budget instead of the segmenter's own (adaptive models)."""
+        prob, box, _ = self.canvas_probability(frame, order, canvas_pixels)
+        return self.finish(to_frame(prob, box, frame.shape), frame, order)
+
+    def finish(self, mask: np.ndarray, frame: np.ndarray, order: str = "bgr") -> np.ndarray:
+        """Apply the post-processing (threshold, gate, refine...) to a frame-size mask."""
+        post = self.postprocess
+        if not post.active:
+            return mask
+        return post(mask, _frame_bgr8(frame, order) if post.refine else None)
+
+    def stream(self, temporal: str = AUTO) -> "SegmentStream":
+        """A per-video object that carries temporal state from frame to frame. temporal: "auto" (the
+        default: AUTO_FOR_PRIOR_MODELS for 4-channel models, "flow" otherwise) or one of TEMPORAL_MODES."""
+        return SegmentStream(self, TemporalFilter(resolve_temporal(temporal, self.input_channels)))
 
 
 class SegmentStream:
-    """Segments consecutive frames of one video; call `segment(frame)` in order."""
+    """Segments consecutive frames of one video; call `segment(frame)` in order.
+
+    With a prior mode the canvas map this stream made for the previous frame (after fusion, before
+    post-processing) is the 4th input channel of the next one: zeros at the first frame, moved onto
+    the new canvas when the canvas changes, 0 in the letterbox padding.
+    """
 
     def __init__(self, segmenter: Segmenter, temporal: TemporalFilter):
         self.segmenter = segmenter
         self.temporal = temporal
+        self._previous: tuple[np.ndarray, LetterboxBox] | None = None
+
+    def _prior(self, size: tuple[int, int], box: LetterboxBox) -> np.ndarray | None:
+        if self._previous is None:
+            return None
+        prev, prev_box = self._previous
+        if prev.shape == (size[1], size[0]) and prev_box == box and (box.width, box.height) == size:
+            return prev  # same canvas, no padding: the map as it is
+        return move_to_canvas(prev, prev_box, size, box)
 
     def segment(self, frame: np.ndarray, order: str = "bgr") -> np.ndarray:
-        frame = _as_bgr(frame, order)
-        prob, box, canvas_bgr = self.segmenter.canvas_probability(frame)
-        prob = self.temporal(prob, canvas_bgr)
-        mask = to_frame(prob, box, frame.shape)
-        post = self.segmenter.postprocess
-        return post(mask, frame) if post.active else mask
+        seg = self.segmenter
+        canvas, box = seg.canvas_input(frame, order)
+        prior = self._prior((canvas.shape[1], canvas.shape[0]), box) if self.temporal.prior else None
+        prob = self.temporal(seg.infer(canvas, prior), canvas)
+        if self.temporal.prior:
+            self._previous = (prob, box)
+        return seg.finish(to_frame(prob, box, frame.shape), frame, order)
+

@@ -1,19 +1,39 @@
-"""The ONNX Runtime session behind `Segmenter`."""
+"""The ONNX Runtime session behind `Segmenter`, and what the model's metadata says about its input.
+
+Metadata keys (written by training/export.py):
+- `humanseg.canvas_pixels`, `humanseg.stride`: an adaptive model. Each frame gets its own canvas,
+  `runtime.canvas.adaptive_canvas(w, h, pixels, stride)`, and any pixel budget may be asked for.
+- no `humanseg.canvas_pixels`: a legacy model with a fixed canvas, `humanseg.canvas` = "LONGxSHORT"
+  (landscape; portrait frames get the transpose). Pixel budgets are ignored.
+- `humanseg.input_channels`: 3 (RGB in [-1, 1]) or 4 (RGB + the previous frame's person probability
+  in [0, 1]); the input's own shape says the same when it is fixed.
+"""
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelError
 from ..weights import resolve_model
+from .canvas import adaptive_canvas
+from .letterbox import canvas_for
 
 PREFERRED_PROVIDERS = ["CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlExecutionProvider", "CPUExecutionProvider"]
 
+# ONNX Runtime's worker threads spin for a while after each run by default. Between two runs a frame
+# pipeline resizes, composites and encodes on the same cores, and the spinning threads slow all of that
+# down (and everything else on the machine): on our 2-core machine under load, a 720p segment loop took
+# half the time with spinning off.
+SESSION_CONFIG = {"session.intra_op.allow_spinning": "0"}
+
+_adaptive_canvas = lru_cache(maxsize=256)(adaptive_canvas)  # a few sizes per run, each asked for every frame
+
 
 class ModelSession:
-    """Loads a humanseg ONNX model once; `run(x)` maps Nx3xhxw input to Nx2xhxw logits."""
+    """Loads a humanseg ONNX model once; `run(x)` maps NxCxhxw input (C = `input_channels`) to Nx2xhxw logits."""
 
     def __init__(self, model: str | Path = "portrait", providers: list[str] | None = None, threads: int | None = None):
         import onnxruntime as ort
@@ -23,21 +43,53 @@ class ModelSession:
         options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        for key, value in SESSION_CONFIG.items():
+            options.add_session_config_entry(key, value)
         available = ort.get_available_providers()
         chosen = providers or [p for p in PREFERRED_PROVIDERS if p in available]
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=chosen)
         except Exception as exc:  # onnxruntime raises several unrelated types for bad files
             raise ModelError(f"{self.path}: cannot load as an ONNX model ({str(exc).splitlines()[0][:120]})") from exc
-        meta = self.session.get_modelmeta().custom_metadata_map
-        canvas = meta.get("humanseg.canvas", "256x144")
-        long_side, short_side = (int(v) for v in canvas.split("x"))
-        self.long_side, self.short_side = max(long_side, short_side), min(long_side, short_side)
-        self.metadata = meta
+        self.metadata = meta = self.session.get_modelmeta().custom_metadata_map
         self.input_name = self.session.get_inputs()[0].name
         shape = self.session.get_inputs()[0].shape
-        if len(shape) != 4 or shape[1] != 3:
-            raise ModelError(f"{self.path}: expected an Nx3xHxW input, found {shape}")
+        try:
+            long_side, short_side = (int(v) for v in meta.get("humanseg.canvas", "256x144").lower().split("x"))
+            pixels = meta.get("humanseg.canvas_pixels")
+            self.canvas_pixels: int | None = int(pixels) if pixels else None
+            self.stride = int(meta.get("humanseg.stride", 16))
+            declared = int(meta.get("humanseg.input_channels", 0))
+        except ValueError as exc:
+            raise ModelError(f"{self.path}: unreadable humanseg metadata ({exc})") from exc
+        self.long_side, self.short_side = max(long_side, short_side), min(long_side, short_side)
+        channels = shape[1] if len(shape) == 4 and isinstance(shape[1], int) else declared or 3
+        if len(shape) != 4 or channels not in (3, 4) or (declared and declared != channels):
+            raise ModelError(f"{self.path}: expected an Nx3xHxW or Nx4xHxW input, found {shape}"
+                             + (f" with humanseg.input_channels={declared}" if declared else ""))
+        if (self.canvas_pixels is not None and self.canvas_pixels < 1) or self.stride < 1:
+            raise ModelError(f"{self.path}: humanseg.canvas_pixels and humanseg.stride must be positive")
+        self.input_channels: int = channels
+
+    @property
+    def adaptive(self) -> bool:
+        """True when every frame gets its own canvas at a pixel budget; False: a legacy fixed canvas."""
+        return self.canvas_pixels is not None
+
+    @property
+    def budget(self) -> int:
+        """The model's own canvas budget in pixels (the canvas it was trained on)."""
+        return self.canvas_pixels if self.canvas_pixels is not None else self.long_side * self.short_side
+
+    def canvas(self, frame_w: int, frame_h: int, pixels: int | None = None) -> tuple[int, int]:
+        """(width, height) of the model canvas for a frame_w x frame_h frame.
+
+        Adaptive models: `adaptive_canvas` at `pixels` (default: the model's own budget). Legacy models:
+        the fixed canvas in the frame's orientation; `pixels` is ignored.
+        """
+        if self.canvas_pixels is None:
+            return canvas_for((frame_h, frame_w), self.long_side, self.short_side)
+        return _adaptive_canvas(frame_w, frame_h, pixels or self.canvas_pixels, self.stride)
 
     @property
     def providers(self) -> list[str]:

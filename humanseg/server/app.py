@@ -29,9 +29,10 @@ from starlette.routing import Route
 
 from ..effects import Blur, Color, parse_hex_color
 from ..effects.backgrounds import BackgroundEffect, Transparent, cover_fit
-from ..errors import HumansegError
+from ..errors import HumansegError, ModelError
 from ..io.image_bytes import ImageHeader, decode_upright, read_header
 from ..io.images import to_bgr8
+from ..runtime.letterbox import ADAPTIVE_MAX_STRETCH
 from ..runtime.postprocess import PostProcess
 from ..runtime.segmenter import Segmenter
 from ..weights import SHIPPED
@@ -92,6 +93,7 @@ class Job:
     effect: BackgroundEffect | None = None   # None: the mask, or a composite over `background`
     background: Upload | None = None
     max_pixels: int = 0
+    canvas_pixels: int | None = None          # None: the segmenter's own (the server's still-image budget)
 
 
 def create_app(config: ServerConfig | None = None) -> FastAPI:
@@ -110,18 +112,20 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app = FastAPI(title="humanseg", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Human segmentation: masks, cut-outs and background effects.")
     admitted = threading.BoundedSemaphore(cfg.workers + cfg.queue)
+    model_files, default_model = served_models(cfg.model)
     segmenters: dict[str, Segmenter] = {}
     segmenters_lock = threading.Lock()
 
     def segmenter_for(name: str) -> Segmenter:
-        if name not in SHIPPED:
+        if name not in model_files:
             raise ApiError(404, f"unknown model '{name}'; GET /v1/models lists them")
         with segmenters_lock:
             if name not in segmenters:
-                segmenters[name] = Segmenter(name, threads=cfg.threads_per_worker)
+                segmenters[name] = Segmenter(model_files[name], threads=cfg.threads_per_worker,
+                                             canvas_pixels=cfg.canvas_pixels or "still")
             return segmenters[name]
 
-    segmenter_for(cfg.model)  # load the default model at start-up, not on the first request
+    segmenter_for(default_model)  # load the default model at start-up, not on the first request
 
     @app.exception_handler(ApiError)
     async def api_error(_, exc: ApiError):
@@ -163,13 +167,23 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
 
     @app.get("/v1/models")
     def models() -> dict:
+        """The models, with what a client needs to run one itself (the browser page does): `canvas` is the
+        fixed [long, short] canvas of a legacy model (`canvas_pixels` null) or the training canvas of an
+        adaptive one, whose frames get runtime/canvas.py's canvas at `canvas_pixels` (sides a multiple of
+        `stride`; stretched to fill it when the aspect is within `max_stretch`); `input_channels` 4: the
+        previous frame's person probability is the 4th input channel (zeros for a single image);
+        `still_canvas_pixels`: the budget /v1/segment uses by default."""
         out = []
-        for name, path in SHIPPED.items():
+        for name, path in model_files.items():
             if path.is_file():
-                s = segmenter_for(name).session
-                out.append({"name": name, "bytes": path.stat().st_size, "canvas": [s.long_side, s.short_side],
-                            "architecture": s.metadata.get("humanseg.architecture", "")})
-        return {"models": out, "default": cfg.model}
+                seg = segmenter_for(name)
+                s = seg.session
+                out.append({"name": name, "bytes": path.stat().st_size, "url": f"/v1/models/{name}.onnx",
+                            "architecture": s.metadata.get("humanseg.architecture", ""),
+                            "canvas": [s.long_side, s.short_side], "canvas_pixels": s.canvas_pixels,
+                            "stride": s.stride, "max_stretch": ADAPTIVE_MAX_STRETCH if s.adaptive else 0.0,
+                            "input_channels": s.input_channels, "still_canvas_pixels": seg.budget()})
+        return {"models": out, "default": default_model}
 
     async def read_upload(upload: UploadFile, what: str) -> Upload:
         """Read the bytes (within the byte limit) and check the header (within the pixel limit); no decoding."""
@@ -204,13 +218,21 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         feather: float = Form(0.0, ge=0.0, le=20.0, description="Gaussian edge feathering sigma in px (0: off)"),
         blur_strength: float = Form(3.0, gt=0.0, le=20.0, description="blur sigma in % of the short side"),
         format: OutputFormat = Form(OutputFormat.jpeg, description="composite encoding"),
-        model: str = Form("portrait", max_length=64),
+        model: str | None = Form(None, max_length=64, description="a name from GET /v1/models (default: the "
+                                                                   "server's default model)"),
+        canvas_pixels: int | None = Form(None, ge=1, description="pixels of the model canvas for adaptive models "
+                                                                 "(default: the server's still-image budget, "
+                                                                 "GET /v1/models still_canvas_pixels; at most the "
+                                                                 "server's max_canvas_pixels); fixed-canvas "
+                                                                 "models ignore it"),
     ):
-        seg = segmenter_for(model)
+        seg = segmenter_for(model or default_model)
+        if canvas_pixels is not None and canvas_pixels > cfg.max_canvas_pixels:
+            raise ApiError(400, f"canvas_pixels {canvas_pixels} is more than this server's {cfg.max_canvas_pixels}")
         gate = None if gate_erode is None and gate_dilate is None else (gate_erode or 0, gate_dilate or 0)
         job = Job(await read_upload(image, "image"), return_, format, max_pixels=cfg.max_pixels,
                   post=PostProcess(threshold=threshold, gate=gate, keep_largest=keep_largest, refine=refine,
-                                   feather=feather))
+                                   feather=feather), canvas_pixels=canvas_pixels)
         if return_ == ReturnKind.cutout:
             job.effect = Transparent()
         elif return_ == ReturnKind.composite:
@@ -230,9 +252,9 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     @app.get("/v1/models/{name}.onnx", responses={404: ERROR_RESPONSES[404]})
     def model_file(name: str):
         """The ONNX file itself, for the browser page (onnxruntime-web)."""
-        if name not in SHIPPED or not SHIPPED[name].is_file():
+        if name not in model_files or not model_files[name].is_file():
             raise ApiError(404, f"unknown model '{name}'")
-        return FileResponse(SHIPPED[name], media_type="application/octet-stream")
+        return FileResponse(model_files[name], media_type="application/octet-stream")
 
     @app.middleware("http")
     async def isolation_headers(request, call_next):
@@ -246,6 +268,19 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="page")
     app.state.config = cfg
     return app
+
+
+def served_models(model: str) -> tuple[dict[str, Path], str]:
+    """({name: ONNX file}, default name): the shipped models, plus `model` when it is an .onnx file
+    (served under its file name's stem, in place of a shipped model of that name)."""
+    files = dict(SHIPPED)
+    if model in SHIPPED:
+        return files, model
+    path = Path(model)
+    if path.suffix.lower() != ".onnx" or not path.is_file():
+        raise ModelError(f"unknown model '{model}': not one of {sorted(SHIPPED)} and not an existing .onnx file")
+    files[path.stem] = path.resolve()
+    return files, path.stem
 
 
 def effect_from_bg(bg: str, strength: float) -> BackgroundEffect:
@@ -285,7 +320,7 @@ def render(seg: Segmenter, job: Job) -> tuple[bytes, str]:
     effect = job.effect
     if job.background is not None:
         effect = _Still(decode(job.background, job.max_pixels))
-    mask = seg.segment(frame)
+    mask = seg.segment(frame, canvas_pixels=job.canvas_pixels)
     if job.post.active:
         mask = job.post(mask, frame)
     if job.kind == ReturnKind.mask:

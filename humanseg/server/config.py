@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 @dataclass
 class ServerConfig:
-    model: str = "portrait"
+    model: str = "portrait"             # default model: a shipped name or an .onnx path (served under its stem)
     workers: int = 2
     queue: int = 8
     max_upload_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 40_000_000
     threads_per_worker: int = 1
+    canvas_pixels: int | None = None     # canvas budget of adaptive models; None: "still" (runtime/budget.py)
+    max_canvas_pixels: int = 1024 * 1024  # the most a request's canvas_pixels may ask for

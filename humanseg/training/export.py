@@ -16,6 +16,7 @@ from ..errors import InputError, ModelError
 from .models import create_model, input_channels
 
 PARITY_TOLERANCE = 1e-3  # max abs difference of logits between PyTorch and ONNX Runtime
+DEFAULT_STRIDE = 16      # adaptive canvas sides are multiples of this (training's default too)
 
 
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
@@ -38,8 +39,29 @@ def _canvas(info: dict) -> tuple[int, int]:
     return max(size), min(size)
 
 
-def export_onnx(model: torch.nn.Module, out: Path, canvas: tuple[int, int], metadata: dict) -> None:
-    """Write model as ONNX to `out` (atomically). Input 'image' Nx3xHxW RGB [-1, 1]; output 'logits' Nx2xHxW."""
+def _canvas_mode(info: dict) -> tuple[bool, int]:
+    """(adaptive, stride) of the canvas the checkpoint was trained on (config "canvas"; older
+    checkpoints have none and were trained on the fixed letterbox)."""
+    config = info.get("config", {})
+    return config.get("canvas", "fixed") == "adaptive", int(config.get("stride", DEFAULT_STRIDE))
+
+
+def canvas_metadata(model: torch.nn.Module, canvas: tuple[int, int], adaptive: bool = True,
+                    stride: int = DEFAULT_STRIDE) -> dict[str, str]:
+    """What the runtime (runtime/session.py) reads: the canvas, its pixel budget and stride for an
+    adaptive model (none: a legacy fixed canvas), and the number of input channels."""
+    meta = {"humanseg.canvas": f"{canvas[0]}x{canvas[1]}", "humanseg.input_channels": str(input_channels(model))}
+    if adaptive:
+        meta.update({"humanseg.canvas_pixels": str(canvas[0] * canvas[1]), "humanseg.stride": str(stride)})
+    return meta
+
+
+def export_onnx(model: torch.nn.Module, out: Path, canvas: tuple[int, int], metadata: dict, adaptive: bool = True,
+                stride: int = DEFAULT_STRIDE) -> None:
+    """Write model as ONNX to `out` (atomically). Input 'image' NxCxHxW: RGB [-1, 1] (+ for C = 4 the
+    previous person probability in [0, 1]); output 'logits' Nx2xHxW. canvas: (long, short) side of the
+    training canvas; adaptive: the model was trained on runtime.canvas.adaptive_canvas at that many
+    pixels (else on the fixed landscape/portrait letterbox)."""
     import onnx
 
     out = Path(out)
@@ -59,7 +81,10 @@ def export_onnx(model: torch.nn.Module, out: Path, canvas: tuple[int, int], meta
             proto = onnxslim.slim(proto)
         except ImportError:
             pass
-        meta = {"humanseg.canvas": f"{canvas[0]}x{canvas[1]}", "humanseg.input": "RGB NCHW float32 in [-1, 1]",
+        meta = {**canvas_metadata(model, canvas, adaptive, stride),
+                "humanseg.input": "RGB NCHW float32 in [-1, 1]" + (
+                    ", channel 4: previous frame's person probability in [0, 1] (zeros: none)"
+                    if input_channels(model) == 4 else ""),
                 "humanseg.output": "2-class logits NCHW, channel 1 = person"}
         meta.update({f"humanseg.{k}": (v if isinstance(v, str) else json.dumps(v)) for k, v in metadata.items()})
         del proto.metadata_props[:]
@@ -88,32 +113,46 @@ def parity(model: torch.nn.Module, onnx_path: Path, sizes=((144, 256), (256, 144
     return worst
 
 
-def export_checkpoint(ckpt: str | Path, out: str | Path) -> dict:
-    """Export, check parity, return a report dict (printed by the CLI)."""
+def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None = None) -> dict:
+    """Export, check parity, return a report dict (printed by the CLI).
+
+    canvas_mode: "adaptive" or "fixed" metadata; None: what the checkpoint was trained with.
+    """
     model, info = load_checkpoint(ckpt)
     canvas = _canvas(info)
+    adaptive, stride = _canvas_mode(info)
+    if canvas_mode is not None:
+        adaptive = canvas_mode == "adaptive"
     out = Path(out)
     export_onnx(model, out, canvas, {"architecture": info["model"], "model_kwargs": info.get("model_kwargs", {}),
                                      "training_samples": str(info.get("training_samples", 0)),
-                                     "training_runs": info.get("training_runs", [])})
+                                     "training_runs": info.get("training_runs", [])}, adaptive, stride)
     diff = parity(model, out)
     if diff > PARITY_TOLERANCE:
         out.unlink()
         raise ModelError(f"ONNX output differs from PyTorch by {diff:.2e} (> {PARITY_TOLERANCE}); nothing written")
-    return {"onnx": str(out), "bytes": out.stat().st_size, "parity_max_abs_diff": diff, "canvas": f"{canvas[0]}x{canvas[1]}"}
+    report = {"onnx": str(out), "bytes": out.stat().st_size, "parity_max_abs_diff": diff,
+              "canvas": f"{canvas[0]}x{canvas[1]}", "input_channels": input_channels(model)}
+    if adaptive:
+        report.update(canvas_pixels=canvas[0] * canvas[1], stride=stride)
+    return report
 
 
 class _LetterboxCalibration:
-    """Feeds letterboxed calibration images to ONNX Runtime's static quantiser."""
+    """Feeds calibration images to ONNX Runtime's static quantiser, prepared as the runtime prepares a
+    still image for this model (its canvas, adaptive or fixed, at the model's own budget; an all-zero
+    previous mask for 4-channel models)."""
 
-    def __init__(self, images: list[Path], canvas: tuple[int, int], limit: int = 64):
+    def __init__(self, model: Path, images: list[Path], limit: int = 64):
         from ..io.images import read_image
-        from ..runtime.preprocess import prepare
+        from ..runtime.preprocess import model_input
+        from ..runtime.segmenter import Segmenter
 
+        segmenter = Segmenter(model, providers=["CPUExecutionProvider"])
         self.batches = []
         for path in images[:limit]:
-            x, _, _ = prepare(read_image(path), None, *canvas)
-            self.batches.append({"image": x})
+            canvas, _ = segmenter.canvas_input(read_image(path))
+            self.batches.append({segmenter.session.input_name: model_input(canvas, segmenter.input_channels)})
         self.iter = iter(self.batches)
 
     def get_next(self):
@@ -141,8 +180,7 @@ def quantize_int8(fp32: Path, out: Path, calib_dir: Path) -> dict:
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
         part = Path(tmp) / "int8.onnx"
         meta = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
-        long_side, short_side = sorted((int(v) for v in meta.get("humanseg.canvas", "256x144").split("x")), reverse=True)
-        quantize_static(str(pre), str(part), _LetterboxCalibration(images, (long_side, short_side)), quant_format=QuantFormat.QDQ,
+        quantize_static(str(pre), str(part), _LetterboxCalibration(fp32, images), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax)
         proto = onnx.load(str(part))
@@ -165,15 +203,17 @@ def quantize_int8(fp32: Path, out: Path, calib_dir: Path) -> dict:
 
 
 def _model_ms(path: Path, runs: int = 50) -> float:
-    import onnxruntime as ort
+    """Median ms of the network alone on the canvas of a 1280x720 frame (all its input channels)."""
+    from ..runtime.session import ModelSession
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    x = np.zeros((1, 3, 144, 256), np.float32)
+    session = ModelSession(path, ["CPUExecutionProvider"])
+    w, h = session.canvas(1280, 720)
+    x = np.zeros((1, session.input_channels, h, w), np.float32)
     for _ in range(5):
-        session.run(None, {"image": x})
+        session.run(x)
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        session.run(None, {"image": x})
+        session.run(x)
         times.append(time.perf_counter() - t0)
     return round(float(np.median(times)) * 1e3, 3)

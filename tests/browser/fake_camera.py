@@ -50,14 +50,19 @@ def free_port() -> int:
 
 
 class Server:
-    """`humanseg serve` in its own process on a free loopback port."""
+    """`humanseg serve` in its own process on a free loopback port; model: its default (a shipped name or
+    an .onnx path; None: the shipped default)."""
+
+    def __init__(self, model: str | None = None):
+        self.model = model
 
     def __enter__(self):
         import httpx
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "humanseg", "serve", "--port", str(self.port)],
+        extra = ["--model", str(self.model)] if self.model else []
+        self.proc = subprocess.Popen([sys.executable, "-m", "humanseg", "serve", "--port", str(self.port), *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for _ in range(300):
             try:

@@ -100,3 +100,61 @@ def test_page_controls_failures_mask_edges_and_blur(tmp_path, segmenter):
     near = (outside > 3) & (outside <= 15) & (soft < 0.05)
     diff = np.abs(shot.astype(int) - reference.astype(int)).mean(axis=2)
     assert near.sum() > 1000 and diff[near].mean() < 5, diff[near].mean()   # blur with the person in it: ~20
+
+
+def test_page_runs_an_adaptive_four_channel_model_and_feeds_its_mask_back(tmp_path):
+    """Served default: a 4-channel adaptive model (tests/runtime/tiny_models.py: p = 0.5 * white + 0.5 *
+    prior). The page reads its canvas and channels from /v1/models, uses Python's adaptive canvas, feeds
+    zeros for a single image (p = 0.5 on white) and the previous mask on live frames (p -> 1)."""
+    from humanseg import Segmenter
+    from tests.runtime.tiny_models import write_tiny_model
+
+    model = write_tiny_model(tmp_path / "tiny-prior.onnx", channels=4)
+    frame = np.zeros((480, 640, 3), np.uint8)                  # 4:3 camera: a 224x160 canvas, not 256x144
+    frame[120:360, 200:440] = 255
+    clip = write_y4m([frame] * 30, tmp_path / "camera.y4m")
+    still = np.zeros((420, 500, 3), np.uint8)                  # near-square still: 208x176
+    still[100:300, 150:350] = 255
+    probe = tmp_path / "probe.png"
+    cv2.imwrite(str(probe), still)
+    with Server(model) as server:
+        result = run_page(server.url + "/?effect=color&color=%2300ff00&width=640&height=480", clip, tmp_path,
+                          seconds=3, probe=str(probe))
+    assert result["frames"] >= 10 and result["errors"] == 0, result["logs"][-5:]
+    assert result["model"]["name"] == "tiny-prior" and result["model"]["input_channels"] == 4
+    assert result["model"]["canvas_pixels"] == 256 * 144 and result["backend"].startswith("tiny-prior")
+
+    seg = Segmenter(model, threads=1)
+    py_prob, box, _ = seg.canvas_probability(still)            # a single image: zero prior
+    js = result["probe"]
+    assert (js["cw"], js["ch"]) == seg.canvas_size(500, 420) == (py_prob.shape[1], py_prob.shape[0])
+    assert tuple(js["box"][k] for k in ("x", "y", "width", "height")) == (box.x, box.y, box.width, box.height)
+    js_prob = np.array(js["prob"], np.float32).reshape(js["ch"], js["cw"])
+    assert np.abs(js_prob - py_prob).mean() < 0.02
+    assert abs(js_prob[js["ch"] // 2, js["cw"] // 2] - 0.5) < 0.02   # white with an all-zero prior
+
+    live = result["map"]
+    assert (live["cw"], live["ch"]) == seg.canvas_size(640, 480) == (224, 160)
+    live_prob = np.array(live["prob"], np.float32).reshape(live["ch"], live["cw"])
+    assert result["prior_frames"] >= result["frames"] - 2              # every live frame after the first
+    assert live_prob[80, 112] > 0.95 and live_prob[5, 5] < 0.05          # fed back: 0.5 -> 1 on the person
+
+
+def test_page_adaptive_canvas_matches_python(tmp_path):
+    """app.js's port of runtime/canvas.py gives the same canvas for a spread of frame shapes and budgets."""
+    import json
+    import subprocess
+
+    from humanseg.runtime.canvas import adaptive_canvas
+    from tests.browser.fake_camera import REPO
+
+    source = (REPO / "humanseg" / "server" / "static" / "app.js").read_text()
+    start, end = source.index("/** Python's round()"), source.index("/** The model's canvas (w, h)")
+    shapes = [(w, h, p) for w in (97, 480, 512, 600, 641, 1280, 1364, 3000) for h in (61, 333, 480, 600, 720, 1280)
+              for p in (36864, 73728, 20000)]
+    script = tmp_path / "canvas.mjs"
+    script.write_text("const MAX_ASPECT = 3.0, PADDING_COST = 3.0;\n" + source[start:end].replace("export ", "")
+                      + f"\nconst shapes = {json.dumps(shapes)};\n"
+                      + "console.log(JSON.stringify(shapes.map(([w, h, p]) => adaptiveCanvas(w, h, p, 16))));")
+    out = json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
+    assert [tuple(c) for c in out] == [adaptive_canvas(w, h, p, 16) for w, h, p in shapes]

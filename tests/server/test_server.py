@@ -36,6 +36,9 @@ def test_health_models_and_docs(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     models = client.get("/v1/models").json()
     assert models["default"] == "portrait" and models["models"][0]["name"] == "portrait"
+    portrait = models["models"][0]
+    assert portrait["canvas"] == [256, 144] and portrait["canvas_pixels"] is None   # legacy: a fixed canvas
+    assert portrait["input_channels"] == 3 and portrait["url"] == "/v1/models/portrait.onnx"
     assert client.get("/docs").status_code == 200
     assert "/v1/segment" in client.get("/openapi.json").json()["paths"]
 
@@ -71,7 +74,8 @@ def huge_png_header(w, h):
     ("not_image", 400), ("truncated", 400), ("empty", 400), ("too_many_bytes", 413), ("too_many_pixels", 413),
     ("unknown_model", 404), ("bad_threshold", 400), ("bad_return", 400), ("bad_bg", 400), ("bad_color", 400),
     ("missing_image", 400), ("bad_background_upload", 400), ("bad_feather", 400), ("bad_refine", 400),
-    ("bad_gate", 400), ("tiff_too_many_pixels", 413),
+    ("bad_gate", 400), ("tiff_too_many_pixels", 413), ("zero_canvas_pixels", 400), ("huge_canvas_pixels", 400),
+    ("text_canvas_pixels", 400),
 ])
 def test_bad_input_gets_a_json_4xx(client, case, status):
     data, files = {}, {"image": ("a.jpg", jpeg(), "image/jpeg")}
@@ -107,6 +111,12 @@ def test_bad_input_gets_a_json_4xx(client, case, status):
         data = {"gate_erode": "-1", "gate_dilate": "4"}
     elif case == "tiff_too_many_pixels":
         files = {"image": ("a.tif", huge_tiff(), "image/tiff")}
+    elif case == "zero_canvas_pixels":
+        data = {"canvas_pixels": "0"}
+    elif case == "huge_canvas_pixels":
+        data = {"canvas_pixels": str(ServerConfig().max_canvas_pixels + 1)}
+    elif case == "text_canvas_pixels":
+        data = {"canvas_pixels": "many"}
     r = client.post("/v1/segment", data=data, files=files)
     assert r.status_code == status
     assert r.headers["content-type"].startswith("application/json") and r.json()["error"]
@@ -272,3 +282,47 @@ def test_startup_warns_in_one_line_when_page_assets_are_not_built(tmp_path, monk
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "warning" in line]
     assert len(lines) == 1 and "ort.all.min.mjs" in lines[0] and "npm ci --prefix web" in lines[0], err
+
+
+# ---- adaptive and 4-channel models -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_prior_model(tmp_path_factory):
+    from tests.runtime.tiny_models import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("served") / "tiny-prior.onnx", channels=4)
+
+
+def test_an_onnx_file_is_served_as_the_default_with_its_canvas_and_channels(tiny_prior_model, monkeypatch):
+    from humanseg.server import app as app_module
+
+    client = TestClient(create_app(ServerConfig(model=str(tiny_prior_model), workers=1, queue=1)))
+    models = client.get("/v1/models").json()
+    assert models["default"] == "tiny-prior"
+    info = {m["name"]: m for m in models["models"]}["tiny-prior"]
+    assert info["canvas_pixels"] == 256 * 144 and info["stride"] == 16 and info["input_channels"] == 4
+    assert info["still_canvas_pixels"] == 2 * 256 * 144 and 0 < info["max_stretch"] < 0.2
+    assert client.get(info["url"]).content == tiny_prior_model.read_bytes()
+    assert {m["name"] for m in models["models"]} >= {"portrait", "tiny-prior"}
+
+    canvases = []
+    original = app_module.render
+    monkeypatch.setattr(app_module, "render", lambda seg, job: canvases.append(
+        seg.canvas_size(640, 360, job.canvas_pixels)) or original(seg, job))
+    img = np.zeros((360, 640, 3), np.uint8)
+    img[100:300, 200:400] = 255
+    files = lambda: {"image": ("a.png", cv2.imencode(".png", img)[1].tobytes(), "image/png")}  # noqa: E731
+    r = client.post("/v1/segment", data={"return": "mask"}, files=files())        # the default model
+    mask = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_UNCHANGED)
+    # p = (1 - w) * white + w * prior with w = 0.5: a single image gets an all-zero prior, so 0.5 for white
+    assert r.status_code == 200 and abs(int(mask[200, 300]) - 128) <= 1 and mask[50, 50] < 5
+    r = client.post("/v1/segment", data={"return": "mask", "canvas_pixels": "20000"}, files=files())
+    assert r.status_code == 200
+    assert canvases[0] == (352, 208) and canvases[1][0] * canvases[1][1] <= 20000   # still budget, then asked
+
+
+def test_a_missing_model_file_for_serve_is_a_model_error(tmp_path):
+    from humanseg.errors import ModelError
+
+    with pytest.raises(ModelError, match="not one of"):
+        create_app(ServerConfig(model=str(tmp_path / "nope.onnx")))

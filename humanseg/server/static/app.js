@@ -1,15 +1,19 @@
-// humanseg in the browser: camera -> letterbox -> ONNX model (onnxruntime-web) -> EMA smoothing
-// -> composite on a canvas. Pre-processing and smoothing follow humanseg/runtime (letterbox.py,
-// preprocess.py, temporal.py "ema" mode) and the blur follows effects/backgrounds.py Blur, so the
-// page and Python give the same mask and a similar picture for a frame.
-const LONG = 256, SHORT = 144, PAD = 127, EMA_WEIGHT = 0.5;
+// humanseg in the browser: camera -> model canvas -> ONNX model (onnxruntime-web) -> EMA smoothing
+// -> composite on a canvas. Pre-processing and smoothing follow humanseg/runtime (canvas.py,
+// letterbox.py, preprocess.py, temporal.py "ema" mode, and for models with a 4th input channel the
+// "prior+ema" mode: the previous smoothed mask is fed back) and the blur follows effects/backgrounds.py
+// Blur, so the page and Python give the same mask and a similar picture for a frame. What the served
+// default model needs (fixed or adaptive canvas, 3 or 4 input channels) comes from GET /v1/models.
+const PAD = 127, EMA_WEIGHT = 0.5;
+const MAX_ASPECT = 3.0, PADDING_COST = 3.0;   // as runtime/canvas.py
 const BLUR_STRENGTH = 3;          // sigma in % of the short side, as Blur(3)
 const THRESHOLD_RAMP = 0.06;      // a hard threshold, anti-aliased over this much probability
 const MAX_FAILED_FRAMES = 30;     // consecutive failed frames before the loop stops
 const BUILD_HINT = "build the page assets with `npm ci --prefix web && node web/build.mjs` and restart humanseg serve";
 
 const $ = (id) => document.getElementById(id);
-const state = { frames: 0, fps: 0, prev: null, bgImage: null, comments: [], backend: "", errors: 0, stopped: false };
+const state = { frames: 0, fps: 0, prev: null, bgImage: null, comments: [], backend: "", errors: 0, stopped: false,
+                model: null, priorFrames: 0 };
 let ort = null;
 
 /** Show an error on the page (and in the console); the status line is cleared. */
@@ -32,14 +36,50 @@ async function loadRuntime() {
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 2) : 1;
 }
 
-/** Canvas (w, h) matching the frame's orientation, as runtime/letterbox.py canvas_for. */
-export function canvasFor(w, h) { return w >= h ? [LONG, SHORT] : [SHORT, LONG]; }
+/** Python's round(): halves go to the even neighbour. */
+function pyRound(v) {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
 
-/** Content box inside the canvas, as runtime/letterbox.py letterbox_box. */
-export function letterboxBox(srcW, srcH, dstW, dstH) {
+/** Aspect-adaptive canvas (w, h) for a frame, as runtime/canvas.py adaptive_canvas. */
+export function adaptiveCanvas(frameW, frameH, pixels, stride) {
+  const aspect = Math.min(MAX_ASPECT, Math.max(1 / MAX_ASPECT, frameW / frameH));
+  const budget = Math.max(pixels, stride * stride);
+  let best = [stride, stride], bestKey = null;
+  for (let h = stride; h <= Math.floor(budget / stride); h += stride) {
+    const widest = Math.floor(Math.floor(budget / h) / stride) * stride;
+    const options = new Set([widest, Math.min(widest, Math.max(stride, pyRound(h * aspect / stride) * stride))]);
+    for (const w of options) {
+      if (w < stride) continue;
+      const r = (w / h) / aspect;
+      const key = [w * h * Math.min(r, 1 / r) ** PADDING_COST, -Math.abs(Math.log(r))];
+      if (bestKey === null || key[0] > bestKey[0] || (key[0] === bestKey[0] && key[1] > bestKey[1])) {
+        best = [w, h]; bestKey = key;
+      }
+    }
+  }
+  return best;
+}
+
+/** The model's canvas (w, h) for a frame: adaptive at the model's own budget, or the fixed canvas in the
+ *  frame's orientation (runtime/session.py ModelSession.canvas). */
+export function canvasFor(w, h) {
+  const m = state.model;
+  if (m.canvas_pixels) return adaptiveCanvas(w, h, m.canvas_pixels, m.stride);
+  const [long, short] = m.canvas;
+  return w >= h ? [long, short] : [short, long];
+}
+
+/** Content box inside the canvas, as runtime/letterbox.py letterbox_box (whole canvas when the aspects
+ *  differ by at most maxStretch). */
+export function letterboxBox(srcW, srcH, dstW, dstH, maxStretch = 0) {
+  if (maxStretch && Math.abs(Math.log((dstW / dstH) / (srcW / srcH))) <= Math.log1p(maxStretch) + 1e-12) {
+    return { x: 0, y: 0, width: dstW, height: dstH };
+  }
   const scale = Math.min(dstW / srcW, dstH / srcH);
-  const width = Math.max(1, Math.min(dstW, Math.round(srcW * scale)));
-  const height = Math.max(1, Math.min(dstH, Math.round(srcH * scale)));
+  const width = Math.max(1, Math.min(dstW, pyRound(srcW * scale)));
+  const height = Math.max(1, Math.min(dstH, pyRound(srcH * scale)));
   return { x: Math.floor((dstW - width) / 2), y: Math.floor((dstH - height) / 2), width, height };
 }
 
@@ -50,10 +90,26 @@ function canvas2d(options) {
 
 const [prep, prepCtx] = canvas2d({ willReadFrequently: true });
 
-/** source (video/image/canvas) -> {tensor 1x3xHxW RGB in [-1, 1], box, cw, ch}. */
-export function prepare(source, srcW, srcH) {
+/** The previous frame's map as the 4th channel for this canvas: state.prev when the canvas and box are
+ *  the same (0 in the padding), zeros at the first frame or when the canvas changed. */
+function priorFor(box, cw, ch) {
+  const prev = state.prev;
+  const out = new Float32Array(cw * ch);
+  if (!prev || prev.cw !== cw || prev.ch !== ch || prev.box.x !== box.x || prev.box.y !== box.y
+      || prev.box.width !== box.width || prev.box.height !== box.height) return out;
+  for (let y = box.y; y < box.y + box.height; y++) {
+    const row = y * cw;
+    out.set(prev.prob.subarray(row + box.x, row + box.x + box.width), row + box.x);
+  }
+  state.priorFrames += 1;
+  return out;
+}
+
+/** source (video/image/canvas) -> {tensor 1xCxHxW: RGB in [-1, 1] (+ for C = 4 the previous mask, or
+ *  zeros), box, cw, ch}. withPrior: feed state.prev back (live frames); false: zeros (a single image). */
+export function prepare(source, srcW, srcH, withPrior = false) {
   const [cw, ch] = canvasFor(srcW, srcH);
-  const box = letterboxBox(srcW, srcH, cw, ch);
+  const box = letterboxBox(srcW, srcH, cw, ch, state.model.max_stretch);
   prep.width = cw; prep.height = ch;
   prepCtx.fillStyle = `rgb(${PAD},${PAD},${PAD})`;
   prepCtx.fillRect(0, 0, cw, ch);
@@ -61,13 +117,14 @@ export function prepare(source, srcW, srcH) {
   prepCtx.imageSmoothingQuality = "high";
   prepCtx.drawImage(source, box.x, box.y, box.width, box.height);
   const rgba = prepCtx.getImageData(0, 0, cw, ch).data;
-  const n = cw * ch, data = new Float32Array(3 * n);
+  const channels = state.model.input_channels, n = cw * ch, data = new Float32Array(channels * n);
   for (let i = 0; i < n; i++) {
     data[i] = rgba[4 * i] / 127.5 - 1;
     data[n + i] = rgba[4 * i + 1] / 127.5 - 1;
     data[2 * n + i] = rgba[4 * i + 2] / 127.5 - 1;
   }
-  return { tensor: new ort.Tensor("float32", data, [1, 3, ch, cw]), box, cw, ch };
+  if (channels === 4 && withPrior) data.set(priorFor(box, cw, ch), 3 * n);   // else zeros
+  return { tensor: new ort.Tensor("float32", data, [1, channels, ch, cw]), box, cw, ch };
 }
 
 /** logits 1x2xhxw -> person probability (softmax channel 1), as preprocess.py person_probability. */
@@ -80,25 +137,44 @@ export function personProbability(logits, n) {
   return out;
 }
 
+/** The served default model's entry of GET /v1/models: {name, url, canvas, canvas_pixels, stride,
+ *  max_stretch, input_channels, ...}. */
+async function modelInfo() {
+  let listing;
+  try {
+    const response = await fetch("/v1/models");
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    listing = await response.json();
+  } catch (err) {
+    throw new Error(`could not read the model list /v1/models (${err.message})`);
+  }
+  const info = listing.models.find((m) => m.name === listing.default);
+  if (!info) throw new Error(`the default model ${listing.default} is not in /v1/models`);
+  return info;
+}
+
 let session = null;
 async function loadModel() {
+  state.model = await modelInfo();
+  const url = state.model.url;
   const providers = navigator.gpu ? ["webgpu", "wasm"] : ["wasm"];
   for (const ep of providers) {
     try {
-      session = await ort.InferenceSession.create("/v1/models/portrait.onnx", { executionProviders: [ep] });
+      session = await ort.InferenceSession.create(url, { executionProviders: [ep] });
       state.backend = ep === "wasm" ? `wasm (${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads > 1 ? "s" : ""})` : ep;
-      $("backend").textContent = state.backend;
+      $("backend").textContent = `${state.model.name} on ${state.backend}`;
       return;
     } catch (err) { console.warn(`${ep} failed`, err); }
   }
-  throw new Error("could not load the model /v1/models/portrait.onnx (see the browser console)");
+  throw new Error(`could not load the model ${url} (see the browser console)`);
 }
 
-/** Segment one source: probability map on the model canvas (no temporal smoothing). */
-export async function segmentCanvas(source, w, h) {
-  const { tensor, box, cw, ch } = prepare(source, w, h);
-  const result = await session.run({ image: tensor });
-  const logits = result.logits.data;
+/** Segment one source: probability map on the model canvas (no temporal smoothing). withPrior: the
+ *  previous frame's map is the 4th channel of 4-channel models (live frames); else zeros. */
+export async function segmentCanvas(source, w, h, withPrior = false) {
+  const { tensor, box, cw, ch } = prepare(source, w, h, withPrior);
+  const result = await session.run({ [session.inputNames[0]]: tensor });
+  const logits = result[session.outputNames[0]].data;
   return { prob: personProbability(logits, cw * ch), box, cw, ch };
 }
 
@@ -197,11 +273,12 @@ async function renderFrame(video, out, ctx) {
   const w = video.videoWidth, h = video.videoHeight;
   if (!w || !h) return false;
   if (out.width !== w || out.height !== h) { out.width = w; out.height = h; person.width = w; person.height = h; }
-  const { prob, box, cw, ch } = await segmentCanvas(video, w, h);
-  if (state.prev && state.prev.length === prob.length) {
-    for (let i = 0; i < prob.length; i++) prob[i] = EMA_WEIGHT * prob[i] + (1 - EMA_WEIGHT) * state.prev[i];
+  const { prob, box, cw, ch } = await segmentCanvas(video, w, h, true);
+  if (state.prev && state.prev.cw === cw && state.prev.ch === ch) {
+    const prev = state.prev.prob;
+    for (let i = 0; i < prob.length; i++) prob[i] = EMA_WEIGHT * prob[i] + (1 - EMA_WEIGHT) * prev[i];
   }
-  state.prev = prob;
+  state.prev = { prob, box, cw, ch };
   drawMask(prob, box, cw, ch, w, h, parseFloat($("threshold").value));
   drawBackground(ctx, video, w, h, $("effect").value);
   personCtx.globalCompositeOperation = "copy";
@@ -296,4 +373,11 @@ function maskAtFrameSize(prob, box, cw, ch, w, h, threshold) {
   return alpha;
 }
 
-window.humanseg = { state, maskOfImage, maskAtFrameSize, ready: main().catch((e) => { showError(e.message); throw e; }) };
+/** For tests: the live (smoothed, fed back) canvas map of the last camera frame. */
+function liveProbability() {
+  const p = state.prev;
+  return p && { prob: Array.from(p.prob), box: p.box, cw: p.cw, ch: p.ch };
+}
+
+window.humanseg = { state, maskOfImage, maskAtFrameSize, liveProbability,
+                    ready: main().catch((e) => { showError(e.message); throw e; }) };
