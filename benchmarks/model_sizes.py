@@ -18,6 +18,7 @@ import onnxruntime as ort
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer_models import PEERS, PEERS_DIR  # noqa: E402
 
+from humanseg.runtime.session import SESSION_CONFIG  # noqa: E402
 from humanseg.training.export import export_onnx  # noqa: E402
 from humanseg.training.models import MODELS, count_flops, count_parameters, create_model, input_channels  # noqa: E402
 
@@ -25,6 +26,8 @@ from humanseg.training.models import MODELS, count_flops, count_parameters, crea
 def session(path: Path, threads: int) -> ort.InferenceSession:
     o = ort.SessionOptions()
     o.intra_op_num_threads, o.inter_op_num_threads = threads, 1
+    for key, value in SESSION_CONFIG.items():  # the runtime's own session settings, for ours and the peer
+        o.add_session_config_entry(key, value)
     return ort.InferenceSession(str(path), o, providers=["CPUExecutionProvider"])
 
 

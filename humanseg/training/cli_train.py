@@ -10,8 +10,8 @@ from .config import TrainConfig
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     p.add_argument("--model", default=d.model,
-                   help="architecture from humanseg.training.models.MODELS: pphumanseg-lite, pphumanseg-v2 or "
-                        "deeplabv3p-mbv2 (default: %(default)s)")
+                   help="architecture from humanseg.training.models.MODELS: pphumanseg-lite, pphumanseg-v2, "
+                        "deeplabv3p-mbv2, fast-portrait or fast-portrait-prior (default: %(default)s)")
     p.add_argument("--model-kwargs", default="{}", help='JSON keyword arguments for the model, e.g. \'{"width": 0.5}\'')
     p.add_argument("--data", default=d.data, help="folder with train/ and val/ (<source>/images + masks) and optional backgrounds/")
     p.add_argument("--out", default=d.out, help="run folder: checkpoints, log.csv, log.png")

@@ -10,7 +10,7 @@ import torch
 
 from ..evaluation.metrics import SegmentationScores
 from ..runtime.canvas import adaptive_canvas
-from ..runtime.letterbox import canvas_for, letterbox, normalize_rgb
+from ..runtime.letterbox import ADAPTIVE_MAX_STRETCH, canvas_for, letterbox, normalize_rgb
 from .data.folders import Pair, load_pair
 from .models import input_channels
 
@@ -24,12 +24,13 @@ class ValidationSet:
         for pair in pairs:
             img, lab = load_pair(pair)
             h, w = lab.shape
+            stretch = ADAPTIVE_MAX_STRETCH if canvas == "adaptive" else 0.0
             if canvas == "adaptive":
                 shape = adaptive_canvas(w, h, long_side * short_side, stride)
             else:
                 shape = canvas_for(lab.shape, long_side, short_side)
-            boxed, _ = letterbox(img, shape)
-            boxed_lab, _ = letterbox(lab, shape, pad_value=255, interpolation=cv2.INTER_NEAREST)
+            boxed, _ = letterbox(img, shape, max_stretch=stretch)
+            boxed_lab, _ = letterbox(lab, shape, pad_value=255, interpolation=cv2.INTER_NEAREST, max_stretch=stretch)
             images[shape].append(normalize_rgb(boxed)[0])
             labels[shape].append(boxed_lab.astype(np.int64))
         self.groups = {k: (torch.from_numpy(np.stack(images[k])), torch.from_numpy(np.stack(labels[k])))

@@ -18,11 +18,13 @@ def test_placed_boxes_match_the_runtime_letterbox_box():
     sizes = [(600, 800), (800, 600), (37, 91), (320, 1), (1, 320), (255, 144), (144, 256), (500, 500)]
     w = torch.tensor([float(s[0]) for s in sizes])
     h = torch.tensor([float(s[1]) for s in sizes])
-    for cw, ch in [(256, 144), (144, 256), (97, 61)]:
-        x, y, pw, ph = placed_boxes(w, h, cw, ch)
-        for i, (sw, sh) in enumerate(sizes):
-            b = letterbox_box(sw, sh, cw, ch)
-            assert (int(x[i]), int(y[i]), int(pw[i]), int(ph[i])) == (b.x, b.y, b.width, b.height), (sw, sh, cw, ch)
+    for cw, ch in [(256, 144), (144, 256), (97, 61), (160, 224)]:
+        for stretch in (0.0, 0.1):
+            x, y, pw, ph = placed_boxes(w, h, cw, ch, stretch)
+            for i, (sw, sh) in enumerate(sizes):
+                b = letterbox_box(sw, sh, cw, ch, max_stretch=stretch)
+                assert (int(x[i]), int(y[i]), int(pw[i]), int(ph[i])) == (b.x, b.y, b.width, b.height), \
+                    (sw, sh, cw, ch, stretch)
 
 
 def test_unaugmented_map_reproduces_the_runtime_letterbox():

@@ -44,12 +44,14 @@ def _inverse_similarity(scale, angle, shift_x, shift_y, flip, width: int, height
 
 
 def letterbox_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Generator, augment: bool = True,
-                   scale=(0.75, 1.35), max_angle: float = 15.0, max_shift: float = 0.15) -> torch.Tensor:
+                   scale=(0.75, 1.35), max_angle: float = 15.0, max_shift: float = 0.15,
+                   max_stretch: float = 0.0) -> torch.Tensor:
     """Nx2x3 canvas -> slot maps; `boxes` Nx4 (x, y, w, h) content boxes in slot pixels.
 
-    Without augmentation this is exactly the runtime's letterbox of the content box."""
+    Without augmentation this is exactly the runtime's letterbox of the content box (with the same
+    `max_stretch` as runtime.letterbox.letterbox_box)."""
     n, device = boxes.shape[0], boxes.device
-    px, py, pw, ph = placed_boxes(boxes[:, 2], boxes[:, 3], width, height)
+    px, py, pw, ph = placed_boxes(boxes[:, 2], boxes[:, 3], width, height, max_stretch)
     kx, ky = boxes[:, 2] / pw, boxes[:, 3] / ph  # slot pixels per canvas pixel
     zero = torch.zeros_like(kx)
     to_slot = _matrix(kx, zero, boxes[:, 0] - px * kx, zero, ky, boxes[:, 1] - py * ky)
@@ -64,11 +66,14 @@ def letterbox_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Gene
     return (to_slot @ _inverse_similarity(s, angle, tx, ty, flip, width, height))[:, :2]
 
 
-def placed_boxes(w: torch.Tensor, h: torch.Tensor, width: int, height: int):
+def placed_boxes(w: torch.Tensor, h: torch.Tensor, width: int, height: int, max_stretch: float = 0.0):
     """`runtime.letterbox.letterbox_box` for N sizes at once: (x, y, w, h) float tensors on the canvas."""
     scale = torch.minimum(width / w, height / h)
     pw = (w * scale).round().clamp(1, width)
     ph = (h * scale).round().clamp(1, height)
+    if max_stretch:
+        fill = ((width / height) / (w / h)).log().abs() <= math.log1p(max_stretch) + 1e-12
+        pw, ph = torch.where(fill, float(width), pw), torch.where(fill, float(height), ph)
     return torch.div(width - pw, 2, rounding_mode="floor"), torch.div(height - ph, 2, rounding_mode="floor"), pw, ph
 
 

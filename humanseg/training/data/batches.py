@@ -12,7 +12,7 @@ import torch
 import math
 
 from ...runtime.canvas import adaptive_canvas
-from ...runtime.letterbox import PAD_VALUE
+from ...runtime.letterbox import ADAPTIVE_MAX_STRETCH, PAD_VALUE
 from .batch_geometry import cover_maps, inside, letterbox_maps, person_maps, slot_points, warp
 from .batch_photometric import photometric
 from .batch_prior import synthetic_prior
@@ -111,7 +111,8 @@ class BatchMaker:
         webcam_p = cfg.webcam_prob * (2 if width > height else 0.5)
         webcam = torch.rand(n, generator=gen, device=device) < webcam_p
 
-        plain_theta = letterbox_maps(s["boxes"], width, height, gen)
+        stretch = ADAPTIVE_MAX_STRETCH if cfg.canvas == "adaptive" else 0.0  # as the runtime places frames
+        plain_theta = letterbox_maps(s["boxes"], width, height, gen, max_stretch=stretch)
         cut_off = s["person"][:, 3] >= s["boxes"][:, 1] + s["boxes"][:, 3] - 2  # the photo cuts the person off
         person_theta, cut = person_maps(s["person"], width, height, webcam, gen, cut_off)
         theta = torch.where(synth.view(n, 1, 1), person_theta, plain_theta)
