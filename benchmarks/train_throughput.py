@@ -5,8 +5,9 @@
 
 old: torch DataLoader over the per-sample OpenCV dataset (training/data/dataset.py), `--workers`
      processes, batches copied to the device.
-new: uint8 tensor stores on the device, batches made with tensor ops (training/data/batches.py),
-     and the model in channels-last memory format, as `humanseg train` now runs it.
+new: uint8 tensor stores on the device, batches made with tensor ops (training/data/batches.py) in a
+     thread one step ahead (training/data/prefetch.py), and the model in channels-last memory format,
+     as `humanseg train` now runs it.
 
     python benchmarks/train_throughput.py --data ../shared/data [--device cuda] [--batch 32] [--rounds 3]
 
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from humanseg.training.data.batches import BatchMaker, BatchSettings  # noqa: E402
 from humanseg.training.data.dataset import OrientationBatchSampler, SegmentationDataset, background_files  # noqa: E402
 from humanseg.training.data.folders import find_pairs  # noqa: E402
+from humanseg.training.data.prefetch import Prefetcher  # noqa: E402
 from humanseg.training.data.sources import load_training_stores  # noqa: E402
 from humanseg.training.losses import MixedLoss  # noqa: E402
 from humanseg.training.losses.distill import SoftTargetLoss  # noqa: E402
@@ -54,11 +56,9 @@ def old_batches(data: Path, size, batch: int, workers: int, device):
 
 
 def new_batches(maker: BatchMaker):
-    step = 0
-    while True:
-        b = maker.make(step)
-        step += 1
-        yield b
+    """As `humanseg train` makes them: the next batch is made in a thread beside the current step."""
+    for _, batch in Prefetcher(maker.make, range(10**9)):
+        yield batch
 
 
 def timed(batches, steps: int, train_step, device, warmup: int = 2) -> float:

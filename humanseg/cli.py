@@ -85,6 +85,14 @@ def port_number(text: str) -> int:
     return value
 
 
+def port_or_any(text: str) -> int:
+    """A port number, or 0 for any free port."""
+    value = _number(text, int)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (1-65535, or 0 for any free port)")
+    return value
+
+
 # ---- argument groups shared by several commands -------------------------------------------------
 
 def model_args(p):
@@ -215,11 +223,12 @@ def webcam_args(p):
     p.add_argument("--preview", choices=["auto", "window", "browser", "none"], default="auto",
                    help="where to show the frames: an OpenCV window, a local browser page (MJPEG), or none "
                         "(with --virtual-cam); auto: a window if OpenCV can open one, else the browser (default)")
-    p.add_argument("--preview-port", type=non_negative_int, default=0,
+    p.add_argument("--preview-port", type=port_or_any, default=0,
                    help="port of the browser preview (default 0: any free port)")
 
 
-@command("webcam", "live background effect on a camera, in a window and/or a virtual camera",
+@command("webcam", "live background effect on a camera, shown in a window or a local browser page and/or "
+         "sent to a virtual camera",
          webcam_args, model_args, canvas_args("video"), effect_args, temporal_args)
 def cmd_webcam(a):
     from .io.webcam import run_webcam

@@ -142,6 +142,8 @@ def assert_one_line(err: str, *phrases: str):
     (["video", "a.mp4", "b.mp4", "--blur-strength", "-1"], "--blur-strength"),
     (["serve", "--workers", "0"], "--workers: 0 is not a positive integer"),
     (["serve", "--port", "70000"], "--port"),
+    (["webcam", "--preview-port", "70000"], "--preview-port: 70000 is not a port number"),
+    (["webcam", "--preview-port", "-1"], "--preview-port: -1 is not a port number"),
     (["image", "a.jpg"], "required"),
 ])
 def test_out_of_range_options_are_one_line_usage_errors(capsys, args, phrase):

@@ -1,10 +1,12 @@
 """README's Python example runs as written (in a temporary folder with the example files it names;
-the clip is cut to a few frames to keep the test fast)."""
+the clip is cut to a few frames to keep the test fast), and its demo command's output is git-ignored."""
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import av
+import pytest
 
 from tests.conftest import REPO
 
@@ -45,3 +47,13 @@ def test_readme_python_example_runs_as_written(tmp_path, monkeypatch):
     exec(compile(code, str(README), "exec"), {"__name__": "readme_example"})
     written = re.findall(r"""cv2\.imwrite\(["']([^"']+)["']""", code)
     assert written and all((tmp_path / name).stat().st_size > 0 for name in written)
+
+
+def test_readme_demo_output_is_ignored_by_git():
+    """The first command of the README writes its output into the clone; git must not offer to commit it."""
+    demo = re.search(r"humanseg video examples/astronaut\.mp4 (\S+)", README.read_text())
+    assert demo, "the README's demo command"
+    if not (REPO / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout")
+    r = subprocess.run(["git", "check-ignore", "-q", demo[1]], cwd=REPO)
+    assert r.returncode == 0, f"{demo[1]} is not in .gitignore"

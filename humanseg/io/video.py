@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import HumansegWarning, InputError, OutputError
+from .frame_loss import FrameTally, Promise
 from .images import check_output_path, temp_beside
 
 TRANSPARENT_SUFFIXES = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yuva444p10le")}
@@ -149,7 +150,8 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
     PNG frames) beside `out` and renamed only when complete; on any error, Ctrl-C or SIGTERM the
     temporary is removed. Odd-sized frames are padded to even sizes for H.264/VP9 (4:2:0 chroma).
 
-    A damaged or truncated input that decodes to fewer frames than the container promises raises
+    A damaged or truncated input that decodes to fewer frames than the container promises (its frame
+    count, or for Matroska/WebM duration x rate where the timeline shows the loss: io/frame_loss.py) raises
     InputError and writes nothing, unless keep_partial=True: then what decodes is written and the
     result says "incomplete": True. Result keys: output, frames, frames_expected (None when the
     container does not say), incomplete, audio_copied, padded_to ([width, height] or None).
@@ -163,7 +165,9 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
     v_in = container.streams.video[0]
     v_in.thread_type = "AUTO"
     a_in = container.streams.audio[0] if container.streams.audio else None
-    expected = _expected_frames(container, v_in)
+    promise = _promised_frames(container, v_in)
+    expected = promise.frames
+    tally = FrameTally()
     from tqdm import tqdm
 
     bar = tqdm(total=expected, unit="frame", disable=not progress, desc=inp.name, dynamic_ncols=True)
@@ -199,13 +203,14 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                     for p in v_out.encode(new):
                         writer.mux(p)
                 n_frames += 1
+                tally.add(None if frame.time is None else float(frame.time))
                 bar.update(1)
 
             streams = [v_in] + ([a_in] if a_in is not None and a_out is not None else [])
             demuxed_to_end = True
             for packet in _demux(container, streams):
                 if packet is None:      # the demuxer gave up on damaged data: flush what the decoder holds
-                    demuxed_to_end = False
+                    demuxed_to_end, tally.demux_failed = False, True
                     break
                 if packet.stream.type == "audio":
                     _mux_audio(packet, writer, a_out, opus)
@@ -218,7 +223,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
             container.close()
             if n_frames == 0:
                 raise InputError(f"{inp}: no video frames could be decoded")
-            incomplete = expected is not None and expected - n_frames > max(1, expected // 100)
+            incomplete = tally.incomplete(promise)
             if incomplete and not keep_partial:
                 raise InputError(f"{inp}: only {n_frames} of {expected} frames could be decoded (the file is damaged "
                                  "or truncated); nothing was written. To keep what decodes, use --keep-partial "
@@ -298,12 +303,13 @@ def _rename_into_place(tmp: Path, out: Path, png_sequence: bool) -> None:
         os.rename(tmp, out)
 
 
-def _expected_frames(container, v) -> int | None:
-    """Frames the container promises: its frame count, else duration x frame rate; None when unknown."""
+def _promised_frames(container, v) -> Promise:
+    """Frames the container promises: its frame count (exact), else duration x frame rate (an estimate)."""
     import av
 
+    start = float(v.start_time * v.time_base) if v.start_time is not None and v.time_base else 0.0
     if v.frames:
-        return int(v.frames)
+        return Promise(int(v.frames))
     rate = v.average_rate or v.guessed_rate
     seconds = None
     if v.duration is not None and v.time_base:
@@ -317,8 +323,8 @@ def _expected_frames(container, v) -> int | None:
     elif container.duration and len(container.streams) == 1:  # the container's length is the video's
         seconds = container.duration / av.time_base
     if not rate or not seconds:
-        return None
-    return round(seconds * float(rate))
+        return Promise(None)
+    return Promise(round(seconds * float(rate)), exact=False, start=start, seconds=seconds)
 
 
 def _demux(container, streams) -> Iterator:

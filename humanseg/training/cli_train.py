@@ -45,7 +45,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=d.device)
     p.add_argument("--limit-train", type=int, default=d.limit_train)
     p.add_argument("--max-minutes", type=float, default=d.max_minutes)
-    p.add_argument("--val-every", type=int, default=d.val_every)
+    p.add_argument("--val-every", type=int, default=d.val_every, help="validate every N epochs (and after the last)")
+    p.add_argument("--checkpoint-minutes", type=float, default=d.checkpoint_minutes,
+                   help="write <out>/last.pt at least this often (and at every validation); default: %(default)s")
     p.add_argument("--init", default="", help="start from the weights of a checkpoint (.pt) or of a humanseg ONNX "
                    "export of the same architecture, e.g. humanseg/weights/portrait.onnx (cumulative training)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
@@ -61,4 +63,4 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         canvas=a.canvas, stride=a.stride, clip_share=a.clip_share,
         webcam_prob=a.webcam_prob, pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,
-        val_every=a.val_every, init=a.init)
+        val_every=a.val_every, checkpoint_minutes=a.checkpoint_minutes, init=a.init)

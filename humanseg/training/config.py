@@ -37,6 +37,8 @@ class TrainConfig:
     max_minutes: float = 0.0             # >0: stop when this wall-clock budget is spent; the LR schedule
                                          #     then follows elapsed time (runs are no longer bit-reproducible)
     init: str = ""                       # start from this checkpoint's or humanseg ONNX's weights (fresh optimizer)
+    checkpoint_minutes: float = 3.0      # write last.pt when this long has passed since the last one (and at
+                                         # every validation and the end), so a cut-off run loses little
     val_every: int = 1                   # validate (and plot) every N epochs, and after the last
 
     def to_dict(self) -> dict:

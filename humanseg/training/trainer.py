@@ -1,5 +1,5 @@
 """The training loop behind `humanseg train`: batches made on the device, GT + distillation losses,
-checkpoints every epoch, cumulative history of samples and runs."""
+checkpoints every few minutes and at each validation, cumulative history of samples and runs."""
 from __future__ import annotations
 
 import csv
@@ -15,6 +15,7 @@ import torch
 from .config import TrainConfig
 from .data.batches import Batch, BatchMaker, BatchSettings
 from .data.folders import check_pairs, find_pairs
+from .data.prefetch import Prefetcher
 from .data.sources import load_training_stores
 from .losses import MixedLoss
 from .losses.distill import SoftTargetLoss
@@ -144,20 +145,22 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     from tqdm import tqdm
 
     use_amp = cfg.amp and device.type == "cuda"
-    started = time.time()
+    started = saved_at = time.time()
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         t0, seen, loss_sum = time.time(), 0, torch.zeros((), device=device)
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=2.0)
-        for i in bar:
-            step = epoch * steps_per_epoch + i
+        first = epoch * steps_per_epoch
+        batches = Prefetcher(maker.make, range(first, first + steps_per_epoch))  # next batch made beside this step
+        bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   mininterval=2.0)
+        for step, batch in bar:
+            i = step - first
             lr_step = step
             if cfg.max_minutes:
                 time_step = int(total_steps * (time.time() - started) / (cfg.max_minutes * 60))
                 lr_step = max(step, time_step) if step >= warmup else step
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(lr_step, total_steps, warmup, cfg.lr)
-            batch = maker.make(step)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 logits = model(batch.model_input())
             loss = batch_loss(logits.float(), batch, criterion, distill, cfg.distill_weight)
@@ -168,6 +171,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             loss_sum += loss.detach() * batch.x.shape[0]
             if i % 20 == 0:
                 bar.set_postfix(loss=f"{float(loss_sum) / seen:.4f}", img_s=f"{seen / (time.time() - t0):.0f}")
+        batches.close()
         samples += seen
         train_loss = float(loss_sum) / max(seen, 1)
         out_of_time = bool(cfg.max_minutes) and time.time() - started > cfg.max_minutes * 60
@@ -187,7 +191,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                  "best_miou": best if miou is None else max(best, miou), "log": rows, "run_samples": samples,
                  "history": history, "training_samples": history["samples"] + samples,
                  "training_runs": history["runs"] + [this_run]}
-        _atomic_save(state, last_path)  # every epoch, so --resume loses at most one epoch
+        last_epoch = epoch + 1 == cfg.epochs or out_of_time
+        if last_epoch or miou is not None or time.time() - saved_at >= cfg.checkpoint_minutes * 60:
+            _atomic_save(state, last_path)  # --resume loses at most checkpoint_minutes (or val_every epochs)
+            saved_at = time.time()
         if miou is not None:
             if miou > best:
                 best = miou

@@ -299,3 +299,42 @@ def test_cli_keep_partial_keeps_a_shortened_output_and_exits_1(tmp_path, capsys)
     assert out.exists()
     captured = capsys.readouterr()
     assert "INCOMPLETE" in captured.out and "humanseg: warning:" in captured.err and "Traceback" not in captured.err
+
+
+def test_intact_variable_frame_rate_matroska_is_not_called_damaged(tmp_path):
+    """Matroska states a duration, not a frame count; duration x average rate misses an intact VFR clip
+    by a frame or two, which must not be reported as lost frames (a truncated copy still is)."""
+    from humanseg.io.video import process_video
+
+    pts = [i * 33 for i in range(90)] + [90 * 33 + i * 100 for i in range(90)]   # 30 fps, then 10 fps
+    mp4 = make_video(tmp_path / "vfr.mp4", n=len(pts), size=(64, 48), audio=False, pts=pts)
+    mkv = tmp_path / "vfr.mkv"
+    assert process_video(mp4, mkv, _opaque, progress=False)["frames"] == 180
+    result = process_video(mkv, tmp_path / "again.mkv", _opaque, progress=False)
+    assert result["frames"] == 180 and not result["incomplete"]
+    assert result["frames_expected"] != 180                    # the estimate is off; the timeline is whole
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(mkv.read_bytes()[: int(mkv.stat().st_size * 0.6)])
+    with pytest.raises(InputError, match="only .* frames could be decoded"):
+        process_video(cut, tmp_path / "cut_out.mkv", _opaque, progress=False)
+
+
+def test_frame_tally_needs_a_hole_in_the_timeline_for_an_estimated_count():
+    from humanseg.io.frame_loss import FrameTally, Promise
+
+    def tally(times, demux_failed=False):
+        t = FrameTally()
+        for time in times:
+            t.add(time)
+        t.demux_failed = demux_failed
+        return t
+
+    whole = [i / 10 for i in range(90)]                               # 9 s at 10 fps, ends at 9.0
+    assert tally(whole).incomplete(Promise(100, exact=True))          # a stated count is exact
+    estimate = Promise(100, exact=False, start=0.0, seconds=9.0)      # 9 s x an average rate of 11.1
+    assert not tally(whole).incomplete(estimate)
+    assert tally(whole, demux_failed=True).incomplete(estimate)
+    assert tally(whole[:60]).incomplete(estimate)                     # hole at the end (truncated)
+    assert tally(whole[20:]).incomplete(estimate)                     # hole at the start
+    assert tally(whole[:30] + whole[50:]).incomplete(estimate)        # hole inside
+    assert not tally(whole).incomplete(Promise(None))
