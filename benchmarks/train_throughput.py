@@ -3,7 +3,7 @@
 (a) the data pipeline alone, (b) pipeline + forward/backward/step of a model (pphumanseg-v2 at
 256x144 by default), samples/s, on whatever device is present (CUDA when available).
 
-old: torch DataLoader over the per-sample OpenCV dataset (training/data/dataset.py), `--workers`
+old: torch DataLoader over the per-sample OpenCV dataset (benchmarks/old_data_path/, the path before this one), `--workers`
      processes, batches copied to the device.
 new: uint8 tensor stores on the device, batches made with tensor ops (training/data/batches.py) in a
      thread one step ahead (training/data/prefetch.py), and the model in channels-last memory format,
@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from humanseg.training.data.batches import BatchMaker, BatchSettings  # noqa: E402
-from humanseg.training.data.dataset import OrientationBatchSampler, SegmentationDataset, background_files  # noqa: E402
+from old_data_path.dataset import OrientationBatchSampler, SegmentationDataset, background_files  # noqa: E402
 from humanseg.training.data.folders import find_pairs  # noqa: E402
 from humanseg.training.data.prefetch import Prefetcher  # noqa: E402
 from humanseg.training.data.sources import load_training_stores  # noqa: E402

@@ -1,5 +1,6 @@
 """The on-device batch pipeline: store decoding, runtime letterbox geometry, compositing, labels,
 photometric ops and determinism."""
+import cv2
 import numpy as np
 import pytest
 
@@ -69,16 +70,39 @@ def test_stores_hold_masks_teachers_and_pseudo(stores, tiny_dataset):
 
 
 def test_unreadable_files_are_skipped_with_their_name(tmp_path, capsys):
-    import cv2
-
     for sub in ("images", "masks"):
         (tmp_path / "s" / sub).mkdir(parents=True)
     cv2.imwrite(str(tmp_path / "s" / "images" / "a.jpg"), np.zeros((20, 30, 3), np.uint8))
     cv2.imwrite(str(tmp_path / "s" / "masks" / "a.png"), np.zeros((20, 30), np.uint8))
     (tmp_path / "s" / "images" / "b.jpg").write_bytes(b"junk")
     cv2.imwrite(str(tmp_path / "s" / "masks" / "b.png"), np.zeros((20, 30), np.uint8))
+    # a mask of another size than its image, and a teacher label that is not 2-channel
+    cv2.imwrite(str(tmp_path / "s" / "images" / "c.jpg"), np.zeros((20, 30, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "s" / "masks" / "c.png"), np.zeros((21, 30), np.uint8))
+    cv2.imwrite(str(tmp_path / "s" / "images" / "d.jpg"), np.zeros((20, 30, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "s" / "masks" / "d.png"), np.zeros((20, 30), np.uint8))
+    (tmp_path / "s" / "soft").mkdir()
+    cv2.imwrite(str(tmp_path / "s" / "soft" / "d.png"), np.zeros((15, 22), np.uint8))
     store = build_store(find_items(tmp_path, need_mask=True), 32, threads=1)
-    assert len(store) == 1 and "b.jpg" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert store.names == [str(tmp_path / "s" / "images" / "a.jpg")]
+    for name in ("b.jpg", "c.png", "d.png"):
+        assert f"skipped: {tmp_path / 's'}" in out and name in out, name
+
+
+def test_a_video_that_does_not_decode_is_skipped_with_its_name(tmp_path, capsys):
+    from humanseg.training.data.clip_store import build_clip_store, find_clips
+
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"junk" * 100)
+    labels = tmp_path / "video_soft" / "broken"
+    labels.mkdir(parents=True)
+    for index in (0, 4):
+        cv2.imwrite(str(labels / f"{index:06d}.png"), np.zeros((8, 8, 4), np.uint8))
+    clips = find_clips(tmp_path)
+    assert len(clips) == 1
+    assert build_clip_store(clips, 32) is None
+    assert "broken.mp4" in capsys.readouterr().out
 
 
 def make(stores, seed=3, step=0, **kw):

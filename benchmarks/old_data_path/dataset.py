@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ...runtime.letterbox import letterbox, normalize_rgb
-from .folders import BadSample, Pair, find_images, load_pair
+from humanseg.runtime.letterbox import letterbox, normalize_rgb
+from humanseg.training.data.folders import BadSample, Pair, find_images, load_pair
 from .geometric import composite_on_background, random_letterbox
 from .photometric import photometric
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ...runtime.letterbox import PAD_VALUE, letterbox
+from humanseg.runtime.letterbox import PAD_VALUE, letterbox
 
 
 def _affine(img: np.ndarray, label: np.ndarray, matrix: np.ndarray, size: tuple[int, int],
