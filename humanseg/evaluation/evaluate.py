@@ -10,9 +10,10 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..io.folders import Pair, find_pairs
+from ..io.folders import IMAGE_SUFFIXES, Pair, find_pairs
 from ..io.images import read_image
 from ..runtime.segmenter import Segmenter
+from .matting import MattingScores, alpha_from_uint8
 from .metrics import ScoresBySource
 
 
@@ -23,13 +24,30 @@ def read_label(path: Path, shape: tuple[int, int]) -> np.ndarray:
     return mask > 127
 
 
+def read_alpha(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """An 8-bit alpha PNG as float64 HxW in [0, 1]."""
+    alpha = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if alpha is None or alpha.shape != shape:
+        raise InputError(f"{path}: unreadable alpha or size differs from its image")
+    return alpha_from_uint8(alpha)
+
+
+def alpha_of(pair: Pair) -> Path | None:
+    """The GT alpha of a pair: `<source>/alpha/<stem>.png` (any image suffix) beside `images/`, if any."""
+    folder = pair.image.parent.parent / "alpha"
+    for suffix in sorted(IMAGE_SUFFIXES):
+        if (folder / f"{pair.image.stem}{suffix}").is_file():
+            return folder / f"{pair.image.stem}{suffix}"
+    return None
+
+
 def source_of(pair: Pair) -> str:
     """The source a validation pair belongs to: the folder that holds its images/ and masks/."""
     return pair.image.parent.parent.name
 
 
 def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = None, threads: int | None = None,
-             threshold: float = 0.5, canvas_pixels: int | str | None = "still") -> dict:
+             threshold: float = 0.5, canvas_pixels: int | str | None = "still", band_radius: int = 10) -> dict:
     """Scores over all pairs under `data` (<source>/images + masks, any depth), each image segmented by
     `Segmenter.segment` as `humanseg image` does (canvas_pixels: the still-image budget by default;
     runtime/budget.py).
@@ -38,12 +56,18 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     "per_source": {source: {"miou", "fg_iou", "boundary_f", "sc", "n_images"}}}; ms_per_image is the
     median time of `Segmenter.segment` (pre-processing, model and resize back, no file I/O);
     canvas_pixels is the budget used (null for a fixed-canvas model).
+
+    Where a source has `alpha/` beside `images/` (8-bit alpha PNGs, same stem), the person probability is also
+    scored as an alpha matte (evaluation/matting.py): "alpha": {"whole": {"sad", "mse", "grad", "conn"},
+    "band": {...}, "band_radius", "n_images"} overall and in each such source's entry; "band" is the unknown
+    band of each GT alpha (its 0 < a < 1 pixels and edge, dilated by `band_radius` px).
     """
     pairs = find_pairs(Path(data))
     if not pairs:
         raise InputError(f"{data}: no image/mask pairs found (expected <source>/images and <source>/masks)")
     segmenter = Segmenter(model, threads=threads, canvas_pixels=canvas_pixels)
     scores = ScoresBySource()
+    alpha_all, alpha_by_source = MattingScores(band_radius), {}
     rows, times = [], []
     for pair in pairs:
         image = read_image(pair.image)
@@ -52,11 +76,17 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
         prob = segmenter.segment(image)
         times.append(time.perf_counter() - t0)
         row = scores.add(prob >= threshold, label, source_of(pair))
+        alpha_path = alpha_of(pair)
+        if alpha_path is not None:
+            alpha = read_alpha(alpha_path, image.shape[:2])
+            alpha_row = alpha_all.add(prob, alpha)
+            alpha_by_source.setdefault(source_of(pair), MattingScores(band_radius)).record(alpha_row)
+            row.update(alpha_row)
         rows.append({"image": str(pair.image), "source": source_of(pair), **{k: round(v, 5) for k, v in row.items()}})
     if csv_path:
         tmp = Path(csv_path).with_name(f".{Path(csv_path).name}.part")
         with tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)), restval="")
             writer.writeheader()
             writer.writerows(rows)
         os.replace(tmp, csv_path)
@@ -65,4 +95,14 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
                    canvas_pixels=segmenter.budget())
     summary["per_source"] = {name: {k: (round(v, 5) if isinstance(v, float) else v) for k, v in s.items()}
                              for name, s in scores.per_source().items()}
+    if alpha_all.rows:
+        summary["alpha"] = _rounded(alpha_all.summary())
+        for name, source_scores in alpha_by_source.items():
+            summary["per_source"][name]["alpha"] = _rounded(source_scores.summary())
     return summary
+
+
+def _rounded(alpha_summary: dict) -> dict:
+    """Matting errors to 6 significant digits (SAD/Grad/Conn are small numbers in thousands)."""
+    return {k: ({m: float(f"{v:.6g}") for m, v in value.items()} if isinstance(value, dict) else value)
+            for k, value in alpha_summary.items()}

@@ -31,3 +31,60 @@ def test_evaluate_uses_the_still_budget_and_reports_each_source(tiny_dataset, ad
     assert toy["n_images"] == 4 and toy["miou"] == scores["miou"] and toy["boundary_f"] == scores["boundary_f"]
     small = evaluate(adaptive_model, tiny_dataset / "val", canvas_pixels=5000)
     assert small["canvas_pixels"] == 5000 and canvases[-1] <= 5000
+
+
+def _matting_folder(root, rng):
+    """<root>/{matched,shifted}/{images,masks,alpha} and plain/{images,masks}: soft discs whose red channel is
+    the tiny model's probability; `matched`'s alpha is the disc itself, `shifted`'s is moved 6 px."""
+    import cv2
+    import numpy as np
+
+    for source in ("matched", "shifted", "plain"):
+        for i in range(2):
+            h, w = 48, 64
+            yy, xx = np.mgrid[:h, :w]
+            radius = np.hypot(xx - 30 - 4 * i, yy - 24)
+            alpha = np.clip((14 - radius) / 4, 0, 1)               # opaque core, 4 px soft ramp
+            image = np.dstack([rng.integers(0, 60, (h, w)), rng.integers(0, 60, (h, w)),
+                               np.round(alpha * 255)]).astype(np.uint8)  # BGR: red = alpha
+            gt = np.roll(alpha, 6, axis=1) if source == "shifted" else alpha
+            for sub in ("images", "masks") + (("alpha",) if source != "plain" else ()):
+                (root / source / sub).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / source / "images" / f"{i}.png"), image)
+            cv2.imwrite(str(root / source / "masks" / f"{i}.png"), ((gt > 0.5) * 255).astype(np.uint8))
+            if source != "plain":
+                cv2.imwrite(str(root / source / "alpha" / f"{i}.png"), np.round(gt * 255).astype(np.uint8))
+    return root
+
+
+def test_evaluate_scores_alpha_where_a_source_has_alpha(tmp_path, adaptive_model):
+    import csv
+
+    import cv2
+    import numpy as np
+
+    from humanseg.evaluation.matting import MattingScores
+    from humanseg.runtime.segmenter import Segmenter
+
+    data = _matting_folder(tmp_path / "val", np.random.default_rng(0))
+    scores = evaluate(adaptive_model, data, csv_path=tmp_path / "rows.csv", band_radius=3)
+    alpha = scores["alpha"]
+    assert alpha["n_images"] == 4 and alpha["band_radius"] == 3
+    assert set(alpha["whole"]) == set(alpha["band"]) == {"sad", "mse", "grad", "conn"}
+    matched, shifted = scores["per_source"]["matched"]["alpha"], scores["per_source"]["shifted"]["alpha"]
+    assert "alpha" not in scores["per_source"]["plain"]
+    for region in ("whole", "band"):
+        for metric in ("sad", "mse", "grad", "conn"):
+            assert 0 <= matched[region][metric] < shifted[region][metric]
+    # the predicted alpha is the model's person probability, as Segmenter.segment gives it
+    segmenter, expected = Segmenter(adaptive_model, canvas_pixels="still"), MattingScores(band_radius=3)
+    for i in range(2):
+        image = cv2.imread(str(data / "matched" / "images" / f"{i}.png"))
+        gt = cv2.imread(str(data / "matched" / "alpha" / f"{i}.png"), cv2.IMREAD_GRAYSCALE) / 255.0
+        expected.add(segmenter.segment(image), gt)
+    for region in ("whole", "band"):
+        for metric, value in expected.summary()[region].items():
+            assert matched[region][metric] == pytest.approx(value, rel=1e-4, abs=1e-9)
+    rows = list(csv.DictReader(open(tmp_path / "rows.csv")))
+    assert len(rows) == 6 and all(r["band_sad"] == "" for r in rows if r["source"] == "plain")
+    assert all(float(r["band_sad"]) >= 0 for r in rows if r["source"] != "plain")

@@ -1,0 +1,1 @@
+"""Alpha mattes and foregrounds: green-screen keying (keying.py)."""
