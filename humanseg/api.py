@@ -10,6 +10,8 @@ from pathlib import Path
 
 from .effects import (Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, VideoBackground, describe,
                       effect_from_spec)
+from .effects.finishing import (Foreground, Harmonize, LightWrap, PoissonBlend, base_effect, has_finishing,
+                                with_finishing)
 from .errors import HumansegError, InputError, OutputError
 from .io.images import IMAGE_SUFFIXES, atomic_write_bytes, check_output_path, read_image, write_image
 from .runtime.postprocess import PostProcess
@@ -17,8 +19,9 @@ from .runtime.segmenter import Segmenter, SegmentStream
 from .weights import DEFAULT_MODEL
 
 __all__ = ["Segmenter", "SegmentStream", "PostProcess", "Blur", "Color", "Image", "VideoBackground", "Transparent",
-           "MaskOnly", "Overlay", "CommentsBehind", "effect_from_spec", "convert_image", "convert_folder",
-           "convert_video", "HumansegError", "DEFAULT_MODEL"]
+           "MaskOnly", "Overlay", "CommentsBehind", "Foreground", "Harmonize", "PoissonBlend", "LightWrap",
+           "with_finishing", "effect_from_spec", "convert_image", "convert_folder", "convert_video", "HumansegError",
+           "DEFAULT_MODEL"]
 
 
 RESUME_MANIFEST = ".humanseg-resume.json"
@@ -61,9 +64,9 @@ def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     inp, out = Path(inp), Path(out)
     check_output_path(inp, out)
     effect = effect or Blur()
-    if isinstance(effect, CommentsBehind) and not effect.still:
-        effect = effect.as_still()
-    if isinstance(effect, Transparent) and out.suffix.lower() in {".jpg", ".jpeg"}:
+    if isinstance(base_effect(effect), CommentsBehind) and callable(getattr(effect, "as_still", None)):
+        effect = effect.as_still()   # also under finishing wrappers (Foreground, LightWrap, ...)
+    if isinstance(base_effect(effect), Transparent) and out.suffix.lower() in {".jpg", ".jpeg"}:
         raise OutputError(f"{out}: JPEG has no transparency; use a .png output for a transparent cut-out")
     segmenter = segmenter or Segmenter(canvas_pixels="still")
     _check_segmenter(segmenter)
@@ -103,7 +106,7 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
-    suffix = suffix or (".png" if isinstance(effect, (Transparent, MaskOnly)) else None)
+    suffix = suffix or (".png" if isinstance(base_effect(effect), (Transparent, MaskOnly)) else None)
     files = sorted(p for p in inp.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     jobs: dict[str, Path] = {}
     collisions: list[str] = []
@@ -197,7 +200,11 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     from .io.video import process_video
 
     effect = effect or Blur()
+    if has_finishing(effect, PoissonBlend):
+        raise InputError("Poisson blending is for still images (it recolours the person differently from frame to "
+                         "frame); use harmonize or light wrap on video")
     segmenter = segmenter or Segmenter()
     stream = segmenter.stream(temporal)
     return process_video(inp, out, lambda frame: effect(frame, stream.segment(frame)),
-                         transparent=isinstance(effect, Transparent), progress=progress, keep_partial=keep_partial)
+                         transparent=isinstance(base_effect(effect), Transparent), progress=progress,
+                         keep_partial=keep_partial)

@@ -19,7 +19,7 @@ INSTALL_FOR_MODULE = {
     "onnxruntime": None, "cv2": None, "av": None, "numpy": None, "tqdm": None,
     "torch": "train", "torchvision": "train", "onnx": "train", "onnxslim": "train", "matplotlib": "train",
     "fastapi": "serve", "uvicorn": "serve", "multipart": "serve", "python_multipart": "serve", "starlette": "serve",
-    "pyvirtualcam": "webcam",
+    "pyvirtualcam": "webcam", "pymatting": "matte", "numba": "matte", "ray": "batch",
 }
 EXTRA_FOR_COMMAND = {"train": "train", "export": "train", "serve": "serve", "webcam": "webcam"}
 
@@ -118,6 +118,38 @@ def effect_args(p):
                    help="guided-filter edge refinement radius in px (0: off)")
     p.add_argument("--feather", type=non_negative_float, default=0.0,
                    help="Gaussian edge feathering sigma in px (0: off)")
+    finishing_args(p)
+
+
+# the defaults of humanseg/effects/finishing.py, here so that building the parser imports no OpenCV (a test
+# checks they agree)
+FOREGROUND_METHODS = ("fast", "ml", "none")
+LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH = 1.5, 20.0
+
+
+def light_wrap_width(text: str) -> float:
+    value = _number(text, float)
+    if not 0 < value <= MAX_LIGHT_WRAP_WIDTH:
+        raise argparse.ArgumentTypeError(f"{text} is not in (0, {MAX_LIGHT_WRAP_WIDTH:g}] (% of the short side)")
+    return value
+
+
+def finishing_args(p):
+    """Composite finishing (humanseg/effects/finishing.py), stacked in this order."""
+    p.add_argument("--foreground", choices=FOREGROUND_METHODS, default="none",
+                   help="estimate the person's own colour at soft edges before compositing, so they stop carrying "
+                        "the old background's colour: fast (live video), ml (stills, slower; pip install "
+                        "'humanseg[matte]') or none (default)")
+    p.add_argument("--harmonize", type=probability, default=0.0, metavar="S",
+                   help="match the person's colours (Lab mean and spread) to the new background, S in [0, 1] "
+                        "(default 0: off)")
+    p.add_argument("--poisson", action="store_true",
+                   help="Poisson-blend the person into the new background (cv2.seamlessClone); still images only")
+    p.add_argument("--light-wrap", type=probability, default=0.0, metavar="S",
+                   help="the new background's light spilling over the person's edge, S in [0, 1] (default 0: off)")
+    p.add_argument("--light-wrap-width", type=light_wrap_width, default=LIGHT_WRAP_WIDTH, metavar="W",
+                   help=f"how far the light wraps in, in %% of the short side, in (0, {MAX_LIGHT_WRAP_WIDTH:g}] "
+                        f"(default {LIGHT_WRAP_WIDTH:g})")
 
 
 def canvas_args(use: str):
@@ -171,10 +203,19 @@ def _segmenter(a, use: str, reuse_buffers: bool = False):
                      canvas_pixels=a.canvas_pixels or use)
 
 
-def _effect(a):
+def _effect(a, use: str = "still"):
+    """use: "still" (image), "video" or "webcam": --poisson is refused on video and webcam, --foreground ml on the
+    webcam (about a second a frame)."""
     from .effects import effect_from_spec
+    from .effects.finishing import with_finishing
 
-    return effect_from_spec(a.bg, a.blur_strength, a.comments)
+    if a.poisson and use != "still":
+        raise InputError(f"--poisson is for still images (it recolours the person differently in every frame); "
+                         f"drop it for {use}, --harmonize and --light-wrap work there")
+    if a.foreground == "ml" and use == "webcam":
+        raise InputError("--foreground ml takes about a second a frame; use --foreground fast for the webcam")
+    return with_finishing(effect_from_spec(a.bg, a.blur_strength, a.comments), a.foreground, a.harmonize,
+                          a.poisson, a.light_wrap, a.light_wrap_width)
 
 
 # ---- commands ------------------------------------------------------------------------------------
@@ -208,12 +249,54 @@ def cmd_video(a):
     from .api import convert_video
 
     segmenter = _segmenter(a, "video", reuse_buffers=True)
-    result = convert_video(a.input, a.output, _effect(a), segmenter, temporal=a.temporal,
+    result = convert_video(a.input, a.output, _effect(a, "video"), segmenter, temporal=a.temporal,
                            keep_partial=a.keep_partial)
     frames = f"{result['frames']} of {result['frames_expected']} frames, INCOMPLETE" if result.get("incomplete") \
         else f"{result['frames']} frames"
     print(f"{result['output']} ({frames}{', audio copied' if result['audio_copied'] else ''})")
     return 1 if result.get("incomplete") else 0
+
+
+def batch_args(p):
+    p.add_argument("input", type=Path, help="a folder (every image and video below it) or a text file with one path "
+                                            "a line (relative to the file's folder)")
+    p.add_argument("output", type=Path, help="folder the input tree is mirrored into")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: a process pool on this machine (default); ray: Ray on this machine or a cluster "
+                        "(pip install 'humanseg[batch]')")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="local: processes (default: CPUs, at most 8); ray: image actors and videos at once "
+                        "(default: the cluster's CPUs / --cpus-per-actor)")
+    p.add_argument("--address", default=None, metavar="auto|HOST:PORT",
+                   help="ray: the cluster to join (auto: the one `ray start` made on this machine; default: "
+                        "start a local Ray)")
+    p.add_argument("--cpus-per-actor", type=positive_float, default=None,
+                   help="ray: CPUs each actor and video task holds, also its model threads (default 1)")
+    p.add_argument("--gpus-per-actor", type=non_negative_float, default=None,
+                   help="ray: GPUs each actor and video task holds (default 0; fractions share a GPU)")
+    p.add_argument("--manifest", type=Path, default=None,
+                   help="JSON-lines record of every input, new each run (default: OUTPUT/manifest.jsonl)")
+    p.add_argument("--canvas-pixels", type=canvas_pixels, default=None, metavar="N",
+                   help="pixels of the model canvas for adaptive models (default: the still-image budget for "
+                        "images and the model's own for videos, as `image` and `video` use)")
+
+
+@command("batch", "a folder tree or a list of images and videos into a mirrored output folder, on a process pool "
+         "or a Ray cluster: resumes (outputs made from the same input with the same settings are skipped), one "
+         "bad file never stops the run, a JSON-lines manifest records every input; exit 1 when any failed",
+         batch_args, model_args, effect_args, temporal_args, keep_partial_args)
+def cmd_batch(a):
+    from .api import PostProcess
+    from .batch import BatchSettings, make_engine, run_batch
+
+    post = PostProcess(threshold=a.threshold, gate=tuple(a.gate) if a.gate else None, keep_largest=a.keep_largest,
+                       refine=a.refine, feather=a.feather)
+    settings = BatchSettings(model=a.model, threads=a.threads, effect=_effect(a), postprocess=post,
+                             canvas_pixels=a.canvas_pixels, temporal=a.temporal, keep_partial=a.keep_partial)
+    engine = make_engine(a.engine, a.workers, a.address, a.cpus_per_actor, a.gpus_per_actor)
+    summary = run_batch(a.input, a.output, settings, engine, a.manifest)
+    print(json.dumps(summary))
+    return 1 if summary["failed"] else 0
 
 
 def webcam_args(p):
@@ -234,7 +317,7 @@ def cmd_webcam(a):
     from .io.webcam import run_webcam
 
     segmenter = _segmenter(a, "video", reuse_buffers=True)
-    run_webcam(a.camera, _effect(a), segmenter, a.temporal, a.virtual_cam, a.max_frames,
+    run_webcam(a.camera, _effect(a, "webcam"), segmenter, a.temporal, a.virtual_cam, a.max_frames,
                a.preview, a.preview_port)
     return 0
 

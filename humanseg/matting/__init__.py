@@ -1,1 +1,1 @@
-"""Alpha mattes and foregrounds: green-screen keying (keying.py)."""
+"""Alpha mattes and foregrounds: green-screen keying (keying.py), foreground colour estimation (foreground.py)."""

@@ -29,9 +29,11 @@ from starlette.routing import Route
 
 from ..effects import Blur, Color, parse_hex_color
 from ..effects.backgrounds import BackgroundEffect, Transparent, cover_fit
+from ..effects.finishing import LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH, with_finishing
 from ..errors import HumansegError, ModelError
 from ..io.image_bytes import ImageHeader, decode_upright, read_header
 from ..io.images import to_bgr8
+from ..matting.foreground import ML_INSTALL
 from ..runtime.letterbox import ADAPTIVE_MAX_STRETCH
 from ..runtime.postprocess import PostProcess
 from ..runtime.segmenter import Segmenter
@@ -54,6 +56,12 @@ class ReturnKind(str, Enum):
 class OutputFormat(str, Enum):
     jpeg = "jpeg"
     png = "png"
+
+
+class ForegroundMethod(str, Enum):
+    fast = "fast"
+    ml = "ml"
+    none = "none"
 
 
 class ApiError(Exception):
@@ -94,6 +102,7 @@ class Job:
     background: Upload | None = None
     max_pixels: int = 0
     canvas_pixels: int | None = None          # None: the segmenter's own (the server's still-image budget)
+    finishing: dict | None = None             # with_finishing's keyword arguments (composite and cutout)
 
 
 def create_app(config: ServerConfig | None = None) -> FastAPI:
@@ -225,6 +234,16 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                                                                  "GET /v1/models still_canvas_pixels; at most the "
                                                                  "server's max_canvas_pixels); fixed-canvas "
                                                                  "models ignore it"),
+        foreground: ForegroundMethod = Form(ForegroundMethod.none, description="estimate the person's own colour "
+                                            "at soft edges (composite and cutout): fast, ml (slower, needs "
+                                            "pymatting on the server) or none; as the CLI's --foreground"),
+        harmonize: float = Form(0.0, ge=0.0, le=1.0, description="composite: match the person's colours to the "
+                                                                 "background, 0 (off) to 1"),
+        poisson: bool = Form(False, description="composite: Poisson-blend the person into the background"),
+        light_wrap: float = Form(0.0, ge=0.0, le=1.0, description="composite: the background's light spilling "
+                                                                  "over the person's edge, 0 (off) to 1"),
+        light_wrap_width: float = Form(LIGHT_WRAP_WIDTH, gt=0.0, le=MAX_LIGHT_WRAP_WIDTH,
+                                       description="how far the light wraps in, in % of the short side"),
     ):
         seg = segmenter_for(model or default_model)
         if canvas_pixels is not None and canvas_pixels > cfg.max_canvas_pixels:
@@ -233,13 +252,18 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         job = Job(await read_upload(image, "image"), return_, format, max_pixels=cfg.max_pixels,
                   post=PostProcess(threshold=threshold, gate=gate, keep_largest=keep_largest, refine=refine,
                                    feather=feather), canvas_pixels=canvas_pixels)
+        if foreground == ForegroundMethod.ml and return_ != ReturnKind.mask and not has_pymatting():
+            raise ApiError(400, f"foreground=ml needs pymatting on this server ({ML_INSTALL}); use fast")
         if return_ == ReturnKind.cutout:
             job.effect = Transparent()
+            job.finishing = {"foreground": foreground.value}
         elif return_ == ReturnKind.composite:
             if background is not None and background.filename:
                 job.background = await read_upload(background, "background")
             else:
                 job.effect = effect_from_bg(bg, blur_strength)
+            job.finishing = {"foreground": foreground.value, "harmonize": harmonize, "poisson": poisson,
+                             "light_wrap": light_wrap, "light_wrap_width": light_wrap_width}
         if not admitted.acquire(blocking=False):
             raise ApiError(503, "server busy: all workers and queue slots are taken; retry shortly")
         try:
@@ -283,6 +307,12 @@ def served_models(model: str) -> tuple[dict[str, Path], str]:
     return files, path.stem
 
 
+def has_pymatting() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pymatting") is not None
+
+
 def effect_from_bg(bg: str, strength: float) -> BackgroundEffect:
     if bg == "blur":
         return Blur(strength)
@@ -320,6 +350,8 @@ def render(seg: Segmenter, job: Job) -> tuple[bytes, str]:
     effect = job.effect
     if job.background is not None:
         effect = _Still(decode(job.background, job.max_pixels))
+    if job.finishing:
+        effect = with_finishing(effect, **job.finishing)
     mask = seg.segment(frame, canvas_pixels=job.canvas_pixels)
     if job.post.active:
         mask = job.post(mask, frame)

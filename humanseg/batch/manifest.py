@@ -1,0 +1,104 @@
+"""The records of a run: the JSON-lines manifest (one record per input, this run) and the resume journal
+(what finished, over all runs). Both are written and flushed line by line, so a run that is interrupted
+or killed leaves whole records of what it finished; a torn last line is ignored when read back."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import OutputError
+from ..io.images import atomic_write_bytes
+
+MANIFEST = "manifest.jsonl"
+RESUME_JOURNAL = ".humanseg-batch-resume.jsonl"
+STATUSES = ("done", "skipped", "failed")
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def make_record(inp: str, out: str | None, kind: str | None, status: str, reason: str | None, frames: int,
+                seconds: float, warnings: list[str] | None = None) -> dict:
+    """One manifest line: input, output (None when no output path exists), kind ("image", "video" or None),
+    status (done, skipped, failed), reason (one line, None when done or skipped), frames written (1 for an
+    image), seconds spent on it, warnings (one line each)."""
+    assert status in STATUSES
+    return {"input": inp, "output": out, "kind": kind, "status": status, "reason": reason, "frames": int(frames),
+            "seconds": round(float(seconds), 4), "warnings": list(warnings or [])}
+
+
+def _open(path: Path, mode: str):
+    try:
+        return open(path, mode, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc}); check free space and permissions") from exc
+
+
+class Manifest:
+    """`path` as JSON lines, started afresh by each run; each record is flushed as it is written."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._file = _open(self.path, "w")
+
+    def write(self, record: dict) -> None:
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_manifest(path: Path) -> list[dict]:
+    """The whole records of a manifest (a torn last line left out)."""
+    return list(_read_lines(Path(path)))
+
+
+def _read_lines(path: Path):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return
+    for line in text.splitlines():
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            yield value
+
+
+class ResumeJournal:
+    """`{"name": output name, "key": resume key, "frames": n}` lines appended as each output is in place.
+    On open the lines are read (the last for a name wins) and the file rewritten compactly (atomically).
+    An output whose record was lost (killed between rename and record) is simply made again."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.entries: dict[str, dict] = {}
+        for entry in _read_lines(self.path):
+            if isinstance(entry.get("name"), str) and isinstance(entry.get("key"), str):
+                self.entries[entry["name"]] = {"key": entry["key"], "frames": int(entry.get("frames") or 0)}
+        compact = "".join(json.dumps({"name": n, **e}) + "\n" for n, e in sorted(self.entries.items()))
+        atomic_write_bytes(self.path, compact.encode())
+        self._file = _open(self.path, "a")
+
+    def finished(self, name: str, key: str) -> dict | None:
+        """The entry ({"key", "frames"}) when `name` was last made with this key, else None."""
+        entry = self.entries.get(name)
+        return entry if entry and entry["key"] == key else None
+
+    def record(self, name: str, key: str, frames: int) -> None:
+        self.entries[name] = {"key": key, "frames": frames}
+        self._file.write(json.dumps({"name": name, "key": key, "frames": frames}) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()

@@ -1,0 +1,141 @@
+"""run_batch: plan the jobs, skip what a previous run finished with the same settings, run the rest on an
+engine, and record every input in the manifest, with a progress bar (files/s, frames/s, ETA)."""
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from ..errors import HumansegWarning, InputError, OutputError
+from .jobs import check_folders, plan_jobs
+from .manifest import MANIFEST, RESUME_JOURNAL, Manifest, ResumeJournal, make_record
+from .outdir import OutputLock, remove_stale_temporaries
+from .work import BatchSettings
+
+ENGINES = ("local", "ray")
+
+
+def make_engine(name: str = "local", workers: int | None = None, address: str | None = None,
+                cpus_per_actor: float | None = None, gpus_per_actor: float | None = None):
+    """An engine by name: "local" (LocalEngine, workers processes) or "ray" (RayEngine)."""
+    if name == "local":
+        from .local import LocalEngine
+
+        given = [opt for opt, value in (("--address", address), ("--cpus-per-actor", cpus_per_actor),
+                                        ("--gpus-per-actor", gpus_per_actor)) if value is not None]
+        if given:
+            raise InputError(f"{', '.join(given)}: for --engine ray only")
+        return LocalEngine(workers)
+    if name == "ray":
+        from .ray_engine import RayEngine
+
+        return RayEngine(address, workers, 1.0 if cpus_per_actor is None else cpus_per_actor, gpus_per_actor or 0.0)
+    raise InputError(f"engine '{name}': use one of {', '.join(ENGINES)}")
+
+
+def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None = None, engine=None,
+              manifest: str | Path | None = None, progress: bool = True) -> dict:
+    """Every image and video under the folder `inp` (or listed in the text file `inp`) -> the same relative
+    path under `out` (.png for transparent and mask images, .webm for transparent videos but .mov).
+
+    Resume: an output is skipped when it exists and `out/.humanseg-batch-resume.jsonl` says it was made from
+    this input (path, size, mtime) with these settings. The manifest (default `out/manifest.jsonl`, new each
+    run) gets one JSON line per input, flushed as it finishes: input, output, kind, status (done, skipped,
+    failed), reason, frames, seconds, warnings. A bad file is a failed record, printed to stderr as it
+    happens, never the end of the run. engine: make_engine(...) (default: local); any object with prepare(), close()
+    and run(jobs, settings, report) where report(record) is called in this thread for each job.
+
+    Returns {"done", "skipped", "failed", "frames", "seconds", "manifest"}.
+    """
+    inp, out = Path(inp), Path(out)
+    settings = settings or BatchSettings()
+    engine = engine or make_engine()
+    start = time.perf_counter()
+    check_folders(inp, out)
+    settings.describe("video")   # bad settings (a --bg that is no file, a missing model) before any folder is made
+    engine.prepare()             # a Ray cluster that cannot be reached, too
+    try:
+        _make_folder(out)
+        with OutputLock(out):
+            plan = plan_jobs(inp, out, settings)
+            manifest_path = Path(manifest) if manifest else out / MANIFEST
+            with Manifest(manifest_path) as records, _Recorder(records, ResumeJournal(out / RESUME_JOURNAL),
+                                                               plan.jobs) as recorder:
+                for record in plan.rejected:
+                    recorder.report(record)
+                todo = []
+                for job in plan.jobs:
+                    entry = recorder.journal.finished(job.name, job.key)
+                    if entry is not None and Path(job.output).is_file():
+                        recorder.report(make_record(job.input, job.output, job.kind, "skipped", None, entry["frames"],
+                                                    0.0))
+                    else:
+                        todo.append(job)
+                removed = remove_stale_temporaries([job.output for job in todo])
+                if removed:
+                    warnings.warn(f"removed {removed} temporary file(s) an interrupted run left in {out}",
+                                  HumansegWarning, stacklevel=2)
+                recorder.show_progress(len(todo), f"batch ({getattr(engine, 'name', 'engine')})", progress)
+                engine.run(todo, settings, recorder.report)
+    finally:
+        engine.close()
+    return {**recorder.counts, "seconds": round(time.perf_counter() - start, 3), "manifest": str(manifest_path)}
+
+
+class _Recorder:
+    """Takes each record as it comes (in the caller's thread): manifest line, resume journal entry for a
+    done output, counts, failures and warnings to stderr, the progress bar (files/s and ETA from tqdm,
+    frames/s and failures beside them)."""
+
+    def __init__(self, manifest: Manifest, journal: ResumeJournal, jobs: list):
+        self.manifest, self.journal = manifest, journal
+        self.jobs = {job.output: job for job in jobs}
+        self.counts = {"done": 0, "skipped": 0, "failed": 0, "frames": 0}
+        self.bar = None
+        self.started = time.perf_counter()
+
+    def show_progress(self, total: int, desc: str, enabled: bool) -> None:
+        from tqdm import tqdm
+
+        self.started = time.perf_counter()
+        self.bar = tqdm(total=total, unit="file", desc=desc, disable=not enabled or not total, dynamic_ncols=True)
+
+    def report(self, record: dict) -> None:
+        self.manifest.write(record)
+        status = record["status"]
+        self.counts[status] += 1
+        job = self.jobs.get(record["output"])
+        if status == "done" and job is not None:
+            self.journal.record(job.name, job.key, record["frames"])
+        for note in record["warnings"]:
+            warnings.warn(note, HumansegWarning, stacklevel=2)
+        if status == "failed":
+            self._say(f"humanseg: failed: {record['reason']}")
+        if status != "skipped":
+            self.counts["frames"] += record["frames"]
+            if self.bar is not None:
+                self.bar.update(1)
+                rate = self.counts["frames"] / max(time.perf_counter() - self.started, 1e-9)
+                self.bar.set_postfix(frames_per_s=f"{rate:.1f}", failed=self.counts["failed"], refresh=False)
+
+    def _say(self, line: str) -> None:
+        if self.bar is not None and not self.bar.disable:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        self.journal.close()
+
+
+def _make_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc

@@ -1,0 +1,172 @@
+"""`humanseg batch` as a user runs it, on both engines: outputs, manifest records and exit status on a tree
+with images, a video, a corrupt file and a duplicate output name; a second run skips everything; a run
+killed midway and restarted finishes with every output made once and whole."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from humanseg.batch.manifest import read_manifest
+from humanseg.cli import main
+from tests.conftest import EXAMPLE_IMAGE, REPO, make_video, probe
+
+ENGINES = ["local", pytest.param("ray", marks=pytest.mark.slow)]
+FAST = ["--workers", "1", "--threads", "1", "--bg", "mask"]   # mask: images -> .png, so a.jpg and a.png collide
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    """A local Ray with 2 CPUs for this module; in-process runs use it, subprocesses join it by address."""
+    ray = pytest.importorskip("ray")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield ray.get_runtime_context().gcs_address
+    if started:
+        ray.shutdown()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> list[str]:
+    """Command-line options of the engine; for Ray, the module's Ray (joined by address in subprocesses)."""
+    if request.param == "ray":
+        return ["--engine", "ray", "--address", request.getfixturevalue("ray_address")]
+    return ["--engine", "local"]
+
+
+def in_process(args: list[str]) -> list[str]:
+    """The same options for a run inside this process, where Ray is already initialised (no --address)."""
+    return [a for i, a in enumerate(args) if a != "--address" and (i == 0 or args[i - 1] != "--address")]
+
+
+def make_tree(root: Path, extra_images: int = 0) -> dict[str, str]:
+    """photos/{a.jpg,a.png (same output as a.jpg),b.jpg,broken.jpg,nested/c.png}, clips/talk.mp4, notes.txt
+    (not media, ignored) and photos/more/m*.jpg. Returns {input relative path: expected status}."""
+    img = cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (160, 120))
+    (root / "photos" / "nested").mkdir(parents=True)
+    (root / "clips").mkdir()
+    for rel in ("photos/a.jpg", "photos/a.png", "photos/b.jpg", "photos/nested/c.png"):
+        cv2.imwrite(str(root / rel), img)
+    (root / "photos" / "broken.jpg").write_bytes(b"not an image")
+    (root / "notes.txt").write_text("ignored")
+    make_video(root / "clips" / "talk.mp4", n=10, size=(96, 64), audio=False)
+    expected = {"photos/a.jpg": "done", "photos/a.png": "failed", "photos/b.jpg": "done",
+                "photos/broken.jpg": "failed", "photos/nested/c.png": "done", "clips/talk.mp4": "done"}
+    if extra_images:
+        (root / "photos" / "more").mkdir()
+        for i in range(extra_images):
+            cv2.imwrite(str(root / "photos" / "more" / f"m{i:02d}.jpg"), img)
+            expected[f"photos/more/m{i:02d}.jpg"] = "done"
+    return expected
+
+
+def output_of(rel: str) -> str:
+    return rel if rel.endswith(".mp4") else str(Path(rel).with_suffix(".png"))
+
+
+def by_input(records: list[dict], root: Path) -> dict[str, dict]:
+    out = {}
+    for r in records:
+        rel = Path(r["input"]).relative_to(root)
+        assert rel.as_posix() not in out, f"two records for {rel}"
+        out[rel.as_posix()] = r
+    return out
+
+
+def check_outputs(out: Path, expected: dict[str, str]) -> None:
+    """Every done input's output is there and whole, nothing else is (no temporaries, no duplicates)."""
+    wanted = {output_of(rel) for rel, status in expected.items() if status == "done"}
+    media = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")
+             and p.name != "manifest.jsonl"}
+    assert media == wanted
+    assert not [p for p in out.rglob("*.part")]
+    for rel in wanted:
+        if rel.endswith(".mp4"):
+            assert probe(out / rel)["frames"] == 10
+        else:
+            assert cv2.imread(str(out / rel)).shape == (120, 160, 3)
+
+
+def test_batch_outputs_manifest_exit_status_and_resume(tmp_path, engine, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    expected = make_tree(src)
+    assert main(["batch", str(src), str(out), *FAST, *in_process(engine)]) == 1   # a corrupt file and a duplicate
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.strip().splitlines()[-1])["done"] == 4
+    assert "broken.jpg" in captured.err and "a.png" in captured.err and "Traceback" not in captured.err
+    records = by_input(read_manifest(out / "manifest.jsonl"), src)
+    assert {rel: r["status"] for rel, r in records.items()} == expected
+    assert "same photos/a.png as" in records["photos/a.png"]["reason"]
+    assert "not a readable image" in records["photos/broken.jpg"]["reason"]
+    assert records["clips/talk.mp4"]["frames"] == 10 and records["photos/b.jpg"]["frames"] == 1
+    assert records["clips/talk.mp4"]["output"] == str(out / "clips" / "talk.mp4")
+    assert all(r["seconds"] >= 0 and (r["reason"] is None) == (r["status"] == "done") for r in records.values())
+    check_outputs(out, expected)
+    made = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
+
+    assert main(["batch", str(src), str(out), *FAST, *in_process(engine)]) == 1
+    again = by_input(read_manifest(out / "manifest.jsonl"), src)
+    assert {rel: r["status"] for rel, r in again.items()} == {
+        rel: "skipped" if status == "done" else "failed" for rel, status in expected.items()}
+    assert again["clips/talk.mp4"]["frames"] == 10
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.png")} == made
+    capsys.readouterr()
+
+    # other settings redo everything (the resume key holds the settings)
+    assert main(["batch", str(src), str(out), *FAST, "--threshold", "0.5", *in_process(engine)]) == 1
+    redo = by_input(read_manifest(out / "manifest.jsonl"), src)
+    assert [r["status"] for r in redo.values()].count("done") == 4
+
+
+def test_killed_run_restarts_without_duplicate_or_partial_outputs(tmp_path, engine):
+    src, out = tmp_path / "in", tmp_path / "out"
+    expected = make_tree(src, extra_images=10)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "humanseg", "batch", str(src), str(out), *FAST, *engine],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    manifest = out / "manifest.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(r["status"] == "done" for r in read_manifest(manifest)):
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)   # no cleanup of its own: a crash, a kill -9, a lost node
+    proc.wait()
+    first = by_input(read_manifest(manifest), src)
+    done_first = {rel for rel, r in first.items() if r["status"] == "done"}
+    assert done_first and len(done_first) < list(expected.values()).count("done"), "the kill was not midway"
+
+    assert main(["batch", str(src), str(out), *FAST, *in_process(engine)]) == 1
+    second = by_input(read_manifest(out / "manifest.jsonl"), src)
+    assert set(second) == set(expected)
+    for rel, status in expected.items():
+        assert second[rel]["status"] == ("skipped" if rel in done_first else status), rel
+    check_outputs(out, expected)
+
+
+def test_ctrl_c_stops_cleanly_with_whole_records(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_tree(src, extra_images=10)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "humanseg", "batch", str(src), str(out), *FAST],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(r["status"] == "done" for r in read_manifest(out / "manifest.jsonl")):
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in a terminal does: the whole process group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    assert lines and all(json.loads(line)["status"] in ("done", "failed") for line in lines)
+    for record in map(json.loads, lines):
+        if record["status"] == "done":
+            assert cv2.imread(record["output"]) is not None or record["kind"] == "video"
+    assert not [p for p in out.rglob("*.part")]

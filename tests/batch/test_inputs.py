@@ -1,0 +1,86 @@
+"""What `humanseg batch` takes and refuses: list files, output names, one-line errors, Ray missing."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+
+from humanseg.batch.manifest import read_manifest
+from humanseg.cli import main
+from tests.conftest import EXAMPLE_IMAGE
+
+FAST = ["--workers", "1", "--threads", "1"]
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("humanseg: error:") and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_list_file_mirrors_from_the_common_folder(tmp_path, capsys):
+    img = cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (80, 60))
+    (tmp_path / "data" / "x").mkdir(parents=True)
+    (tmp_path / "data" / "y").mkdir()
+    cv2.imwrite(str(tmp_path / "data" / "x" / "one.jpg"), img)
+    cv2.imwrite(str(tmp_path / "data" / "y" / "two.jpg"), img)
+    listing = tmp_path / "todo.txt"
+    listing.write_text("# my photos\ndata/x/one.jpg\n\n" + str(tmp_path / "data" / "y" / "two.jpg") +
+                       "\ndata/x/one.jpg\ndata/missing.jpg\ndata/x\ndata/notes.doc\n")
+    out = tmp_path / "out"
+    assert main(["batch", str(listing), str(out), *FAST, "--bg", "color:#00FF00"]) == 1
+    records = read_manifest(out / "manifest.jsonl")
+    statuses = sorted((Path(r["input"]).name, r["status"]) for r in records)
+    assert statuses == [("missing.jpg", "failed"), ("notes.doc", "failed"), ("one.jpg", "done"),
+                        ("one.jpg", "failed"), ("two.jpg", "done"), ("x", "failed")]
+    assert any("listed more than once" in (r["reason"] or "") for r in records)
+    assert (out / "x" / "one.jpg").is_file() and (out / "y" / "two.jpg").is_file()
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["done"] == 2
+
+
+def test_transparent_outputs_are_png_and_webm(tmp_path):
+    from humanseg.batch.jobs import output_name
+    from pathlib import PurePosixPath as P
+
+    assert output_name(P("a/b.jpg"), "image", cut_out=True, transparent=True) == P("a/b.png")
+    assert output_name(P("a/b.jpg"), "image", cut_out=False, transparent=False) == P("a/b.jpg")
+    assert output_name(P("v.mp4"), "video", cut_out=True, transparent=True) == P("v.webm")
+    assert output_name(P("v.MOV"), "video", cut_out=True, transparent=True) == P("v.MOV")
+    assert output_name(P("v.mp4"), "video", cut_out=True, transparent=False) == P("v.mp4")
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.jpg"), cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (80, 60)))
+    assert main(["batch", str(tmp_path / "nope"), str(tmp_path / "out")]) == 2
+    assert "no such folder or list file" in one_line_error(capsys)
+    assert main(["batch", str(src / "a.jpg"), str(tmp_path / "out")]) == 2
+    assert "humanseg image" in one_line_error(capsys)
+    assert main(["batch", str(src), str(src)]) == 2
+    assert "is the input folder" in one_line_error(capsys)
+    assert main(["batch", str(src), str(tmp_path / "out"), "--address", "auto"]) == 2
+    assert "--engine ray only" in one_line_error(capsys)
+    assert main(["batch", str(src), str(tmp_path / "out2"), "--bg", "no-such-file.jpg"]) == 2
+    one_line_error(capsys)
+    assert not (tmp_path / "out2").exists()
+
+
+def test_output_folder_inside_the_input_is_not_an_input(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.jpg"), cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (80, 60)))
+    assert main(["batch", str(src), str(src / "out"), *FAST]) == 0
+    assert main(["batch", str(src), str(src / "out"), *FAST]) == 0
+    assert [r["status"] for r in read_manifest(src / "out" / "manifest.jsonl")] == ["skipped"]
+
+
+def test_without_ray_the_cli_runs_and_the_ray_engine_says_what_to_install(tmp_path):
+    code = ("import sys\nsys.modules['ray'] = None\nfrom humanseg.cli import main\n"
+            f"assert main(['batch', {str(tmp_path)!r}, {str(tmp_path / 'out')!r}]) == 0\n"
+            f"sys.exit(main(['batch', {str(tmp_path)!r}, {str(tmp_path / 'out2')!r}, '--engine', 'ray']))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 2 and "pip install 'humanseg[batch]'" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out2").exists()
