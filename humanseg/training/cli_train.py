@@ -11,7 +11,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     p.add_argument("--model", default=d.model,
                    help="architecture from humanseg.training.models.MODELS: pphumanseg-lite, pphumanseg-v2, "
-                        "deeplabv3p-mbv2, fast-portrait or fast-portrait-prior (default: %(default)s)")
+                        "deeplabv3p-mbv2, fast-portrait, fast-portrait-prior or fast-portrait-matte "
+                        "(default: %(default)s)")
     p.add_argument("--model-kwargs", default="{}", help='JSON keyword arguments for the model, e.g. \'{"width": 0.5}\'')
     p.add_argument("--data", default=d.data, help="folder with train/ and val/ (<source>/images + masks) and optional backgrounds/")
     p.add_argument("--out", default=d.out, help="run folder: checkpoints, log.csv, log.png")
@@ -36,6 +37,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of each batch from video frames with teacher labels (real previous-frame masks)")
     p.add_argument("--distill-weight", type=float, default=d.distill_weight,
                    help="weight of the BCE to the mean teacher label (0: no distillation)")
+    p.add_argument("--matting-losses", default=json.dumps(d.matting_losses),
+                   help="matting models: JSON weights of the alpha losses l1, comp, grad, lap (default: %(default)s)")
+    p.add_argument("--matting-seg-weight", type=float, default=d.matting_seg_weight,
+                   help="matting models: weight of the segmentation losses (--losses + distillation); "
+                        "default: %(default)s")
     p.add_argument("--store-size", type=int, default=d.store_size,
                    help="images live on the device letterboxed into SIZE x SIZE uint8 slots")
     p.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch, help="0: training images // batch size")
@@ -62,5 +68,6 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         class_weights=json.loads(a.class_weights) if a.class_weights else None, synth_prob=a.synth_prob,
         canvas=a.canvas, stride=a.stride, clip_share=a.clip_share,
         webcam_prob=a.webcam_prob, pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
+        matting_losses=json.loads(a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,
         val_every=a.val_every, checkpoint_minutes=a.checkpoint_minutes, init=a.init)

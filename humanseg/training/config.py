@@ -25,6 +25,9 @@ class TrainConfig:
     pseudo_share: float = 0.25           # share of each batch from <data>/pseudo (teacher labels only); 0: none
     clip_share: float = 0.0              # share of each batch from <data>/pseudo/**/videos frames (real previous masks)
     distill_weight: float = 0.5          # weight of BCE to the mean teacher label (0: no distillation)
+    matting_losses: dict = field(default_factory=lambda: {"l1": 1.0, "comp": 0.5, "grad": 0.5, "lap": 1.0})
+                                         # matting models only (losses/matting.py), on alpha vs the alpha target
+    matting_seg_weight: float = 0.25     # matting models: the segmentation losses above (GT + distillation) x this
     store_size: int = 320                # images are kept on the device letterboxed into size x size uint8 slots
     steps_per_epoch: int = 0             # 0: labelled images // batch size
     cache: str = ""                      # folder to cache decoded stores in ("" : decode every run)

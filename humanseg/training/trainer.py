@@ -19,7 +19,8 @@ from .data.prefetch import Prefetcher
 from .data.sources import load_training_stores
 from .losses import MixedLoss
 from .losses.distill import SoftTargetLoss
-from .models import create_model, input_channels
+from .losses.matting import MattingLoss
+from .models import create_model, input_channels, predicts_alpha
 from .validation import ValidationSet, validate
 from .plot import plot_log
 
@@ -78,13 +79,30 @@ def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
                    "runs": json.loads(meta.get("humanseg.training_runs", "[]"))}
     else:
         state = torch.load(path, map_location="cpu", weights_only=False)
-        if state.get("model") != cfg.model or state.get("model_kwargs", {}) != cfg.model_kwargs:
+        if state.get("model") in getattr(model, "init_from", ()):
+            _load_shared_weights(model, state["state_dict"], path)
+        elif state.get("model") != cfg.model or state.get("model_kwargs", {}) != cfg.model_kwargs:
             raise FileNotFoundError(f"{path}: holds {state.get('model')} {state.get('model_kwargs')}, "
                                     f"not {cfg.model} {cfg.model_kwargs}")
-        model.load_state_dict(state["state_dict"])
+        else:
+            model.load_state_dict(state["state_dict"])
         history = {"samples": int(state.get("training_samples", 0)), "runs": list(state.get("training_runs", []))}
     print(f"initialised from {path} ({history['samples']} earlier training samples, {len(history['runs'])} runs)")
     return history
+
+
+def _load_shared_weights(model, state_dict: dict, path: Path) -> None:
+    """A checkpoint of an architecture the model extends (its `init_from`, e.g. fast-portrait-matte
+    from fast-portrait-prior): every tensor of the checkpoint must fit the model; the model's own extra
+    modules keep their fresh initialisation."""
+    own = model.state_dict()
+    misfit = [k for k, v in state_dict.items() if k not in own or own[k].shape != v.shape]
+    if misfit:
+        raise FileNotFoundError(f"{path}: {len(misfit)} tensors do not fit this model (e.g. {misfit[0]}); "
+                                f"was it made with other model kwargs?")
+    model.load_state_dict(state_dict, strict=False)
+    fresh = sorted({k.split(".")[0] for k in own if k not in state_dict})
+    print(f"{path}: shared weights loaded; {', '.join(fresh) or 'nothing'} left freshly initialised")
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
@@ -112,7 +130,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     batch_size = min(cfg.batch_size, max(2, len(stores.labelled)))
     settings = BatchSettings(size=size, canvas=cfg.canvas, stride=cfg.stride, portrait_share=cfg.portrait_share,
                              synth_prob=cfg.synth_prob, webcam_prob=cfg.webcam_prob, pseudo_share=cfg.pseudo_share,
-                             clip_share=cfg.clip_share, prior=input_channels(model) == 4)
+                             clip_share=cfg.clip_share, prior=input_channels(model) == 4,
+                             matting=predicts_alpha(model))
     maker = BatchMaker(stores.labelled, batch_size, settings, cfg.seed, stores.pseudo, stores.backgrounds,
                        stores.clips)
 
@@ -125,6 +144,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on CPU (oneDNN) and on GPU
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     distill = SoftTargetLoss().to(device)
+    matting = MattingLoss(cfg.matting_losses) if predicts_alpha(model) else None
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = cfg.steps_per_epoch or max(1, len(stores.labelled) // batch_size)
     total_steps = steps_per_epoch * cfg.epochs
@@ -163,7 +183,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 group["lr"] = lr_at(lr_step, total_steps, warmup, cfg.lr)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 logits = model(batch.model_input())
-            loss = batch_loss(logits.float(), batch, criterion, distill, cfg.distill_weight)
+            loss = batch_loss(logits.float(), batch, criterion, distill, cfg.distill_weight, matting,
+                              cfg.matting_seg_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -210,14 +231,21 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
 
 def batch_loss(logits: torch.Tensor, batch: Batch, criterion: MixedLoss, distill: SoftTargetLoss,
-               distill_weight: float) -> torch.Tensor:
-    """Ground-truth losses over the samples that have a human mask + distill_weight x soft-target BCE."""
+               distill_weight: float, matting: MattingLoss | None = None, seg_weight: float = 1.0) -> torch.Tensor:
+    """Ground-truth losses over the samples that have a human mask + distill_weight x soft-target BCE.
+
+    Matting models (`matting` given, batch.alpha set): seg_weight x that, so that the hard labels
+    keep the person/background split right without flattening soft edges, + the matting losses on
+    alpha = softmax(logits)[:, 1] against batch.alpha."""
     loss = logits.new_zeros(())
     if bool(batch.has_gt.any()):
         gt = batch.has_gt
         loss = loss + criterion(logits[gt], batch.labels[gt])[0]
     if distill_weight:
         loss = loss + distill_weight * distill(logits, batch.soft, batch.soft_valid)
+    if matting is not None and batch.alpha is not None:
+        alpha = torch.softmax(logits, 1)[:, 1]
+        loss = seg_weight * loss + matting(alpha, batch.alpha, batch.fg, batch.bg, batch.pasted)[0]
     return loss
 
 

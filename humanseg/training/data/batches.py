@@ -26,7 +26,11 @@ class Batch:
     """x: float32 Nx3xHxW RGB in [-1, 1]; labels: int64 NxHxW in {0, 1, 255 = ignore};
     soft: float32 NxHxW teacher person probability in [0, 1]; soft_valid: bool NxHxW;
     has_gt: bool N (the sample has a human mask); prior: float32 Nx1xHxW previous-frame mask in
-    [0, 1] when the settings ask for one, else None."""
+    [0, 1] when the settings ask for one, else None.
+    With BatchSettings.matting (else all None): alpha: float32 NxHxW target alpha in [0, 1] (see
+    `matting_target`); fg: float32 Nx3xHxW the person's image in [0, 255] before photometrics (for
+    samples not pasted simply the image); bg: float32 Nx3xHxW the new background in [0, 255], zeros
+    where not `pasted` (bool N); pasted samples were composited as alpha fg + (1 - alpha) bg."""
 
     x: torch.Tensor
     labels: torch.Tensor
@@ -34,6 +38,10 @@ class Batch:
     soft_valid: torch.Tensor
     has_gt: torch.Tensor
     prior: torch.Tensor | None = None
+    alpha: torch.Tensor | None = None
+    fg: torch.Tensor | None = None
+    bg: torch.Tensor | None = None
+    pasted: torch.Tensor | None = None
 
     def model_input(self) -> torch.Tensor:
         """x, with the prior as a 4th channel when there is one (channels-last memory format)."""
@@ -56,6 +64,7 @@ class BatchSettings:
     pseudo_share: float = 0.0            # share of each batch drawn from the unlabelled (teacher-only) store
     clip_share: float = 0.0              # share of each batch drawn from video frames (teacher-only, real prior)
     prior: bool = False                  # make a previous-frame mask for 4-channel models
+    matting: bool = False                # alpha targets (+ fg, bg) for matting models; the prior from alpha
     photometric: bool = True
 
 
@@ -127,16 +136,23 @@ class BatchMaker:
         teacher = soft_pair.mean(1, keepdim=True)
         gt = s["has_gt"].view(n, 1, 1, 1)
         alpha = torch.where(gt, mask, soft_pair[:, 1:2]) * content  # the person's opacity where pasted
+        matte = None
+        if cfg.matting:  # the soft target; pasted people are composited with it, so I = aF + (1 - a)B holds
+            matte = matting_target(mask, soft_pair[:, 1:2], s["has_gt"], s["has_soft"]) * content
+            alpha = matte
 
         s3 = synth.view(n, 1, 1, 1)
         x = torch.where(content, image, torch.full_like(image, PAD_VALUE))
         pasted = torch.nonzero(synth).flatten()
+        backgrounds = torch.zeros_like(image) if cfg.matting else None
         if pasted.numel():
             bg = _gather(self.backgrounds, pasted.numel(), gen)
             bg_points = slot_points(cover_maps(bg["boxes"], width, height, gen), width, height)
             background = warp(bg["images"], bg_points)
             a = alpha[pasted]
             x[pasted] = image[pasted] * a + background * (1 - a)
+            if backgrounds is not None:
+                backgrounds[pasted] = background
         if cfg.photometric:
             x = photometric(x, gen)
 
@@ -147,11 +163,25 @@ class BatchMaker:
         soft_valid = s["has_soft"].view(n, 1, 1, 1) & (s3 | content)
         prior = None
         if cfg.prior:
-            target = torch.where(gt, torch.where(s3, alpha, mask), soft)
+            target = matte if matte is not None else torch.where(gt, torch.where(s3, alpha, mask), soft)
             real = (sampled[:, 6:7] / 255.0).clamp(0, 1) * content
             prior = synthetic_prior(target, gen, real, s["has_prev"])
-        return Batch(x=x / 127.5 - 1.0, labels=labels[:, 0], soft=soft[:, 0], soft_valid=soft_valid[:, 0],
-                     has_gt=s["has_gt"], prior=prior)
+        batch = Batch(x=x / 127.5 - 1.0, labels=labels[:, 0], soft=soft[:, 0], soft_valid=soft_valid[:, 0],
+                      has_gt=s["has_gt"], prior=prior)
+        if matte is not None:
+            batch.alpha, batch.fg, batch.bg, batch.pasted = matte[:, 0], image, backgrounds, synth
+        return batch
+
+
+def matting_target(mask: torch.Tensor, teacher_alpha: torch.Tensor, has_gt: torch.Tensor,
+                   has_soft: torch.Tensor) -> torch.Tensor:
+    """The alpha target, float32 Nx1xHxW in [0, 1]. mask, teacher_alpha: Nx1xHxW in [0, 1] (the human
+    mask, Robust Video Matting's alpha); has_gt, has_soft: bool N. With a human mask: the teacher's
+    alpha where it agrees with the mask (|alpha - mask| < 0.5: soft edges, hair), else the mask
+    (where the teacher is wrong, or there is no teacher label); without one: the teacher's alpha."""
+    n = mask.shape[0]
+    agrees = has_soft.view(n, 1, 1, 1) & ((teacher_alpha - mask).abs() < 0.5)
+    return torch.where(has_gt.view(n, 1, 1, 1), torch.where(agrees, teacher_alpha, mask), teacher_alpha)
 
 
 def _gather(store: TensorStore, n: int, gen: torch.Generator) -> dict:

@@ -9,6 +9,7 @@ from torch import nn
 from ...errors import ModelError
 from .deeplabv3p import DeepLabV3PlusMobileNetV2
 from .fast_portrait import FastPortrait
+from .fast_portrait_matte import FastPortraitMatte
 from .pphumanseg_lite import PPHumanSegLite
 from .pphumanseg_v2 import PPHumanSegV2
 
@@ -18,12 +19,18 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "deeplabv3p-mbv2": DeepLabV3PlusMobileNetV2,
     "fast-portrait": FastPortrait,
     "fast-portrait-prior": partial(FastPortrait, in_channels=4),  # + previous frame's mask as a 4th channel
+    "fast-portrait-matte": FastPortraitMatte,  # + previous alpha, detail head at 1/2: predicts alpha
 }
 
 
 def input_channels(model: nn.Module) -> int:
     """3 (RGB) or 4 (RGB + previous mask)."""
     return getattr(model, "in_channels", 3)
+
+
+def predicts_alpha(model: nn.Module) -> bool:
+    """True for matting models: alpha = softmax(logits)[:, 1], trained with the matting losses."""
+    return bool(getattr(model, "predicts_alpha", False))
 
 
 def create_model(name: str, **kwargs) -> nn.Module:
