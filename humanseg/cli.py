@@ -324,10 +324,11 @@ def cmd_webcam(a):
 
 @command("models", "list the shipped models with size and input shape")
 def cmd_models(a):
-    from .weights import SHIPPED
+    from .weights import CATALOGUE
     from .runtime.session import ModelSession
 
-    for name, path in SHIPPED.items():
+    for name, entry in CATALOGUE.items():
+        path = entry.file
         if not path.is_file():
             print(f"{name}\tmissing ({path})")
             continue
@@ -342,6 +343,9 @@ def cmd_models(a):
             shape = (f"input 1x{c}x{s.short_side}x{s.long_side} (landscape) / 1x{c}x{s.long_side}x{s.short_side} "
                      f"(portrait)")
         print(f"{name}\t{arch}\t{path.stat().st_size / 1e6:.1f} MB\t{shape}\t{path}")
+        print(f"  use: {entry.use}")
+        print(f"  learned from: {entry.data_licences}")
+        print(f"  model card: {entry.card}")
     return 0
 
 

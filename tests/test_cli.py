@@ -97,6 +97,11 @@ def test_video_with_no_video_stream_and_missing_camera(tmp_path):
 def test_models_lists_the_shipped_model():
     r = humanseg("models")
     assert r.returncode == 0 and r.stdout.startswith("portrait") and "144" in r.stdout
+    from humanseg.weights import CATALOGUE
+
+    for entry in CATALOGUE.values():        # every shipped model states the licences of what it learned from
+        assert f"learned from: {entry.data_licences}" in r.stdout and str(entry.card) in r.stdout
+        assert entry.card.is_file() and "licen" in entry.data_licences.lower()
 
 
 def test_eval_prints_one_json_line(tiny_dataset, tmp_path):
