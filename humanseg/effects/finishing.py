@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..matting.foreground import CLEAR, FOREGROUND_METHODS, ML_INSTALL, estimate_foreground
+from ..matting.foreground import CLEAR, FOREGROUND_METHODS, ML_INSTALL, bounding_slices as _box, estimate_foreground
 from .backgrounds import BackgroundEffect
 from .composite import composite
 
@@ -43,16 +43,6 @@ def _check_unit(name: str, value) -> float:
     if not 0.0 <= value <= 1.0:   # also refuses nan
         raise InputError(f"{name} {value} is not in [0, 1]")
     return value
-
-
-def _box(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice] | None:
-    """Rows and columns holding every pixel where mask is True, `margin` px wider; None if there is none."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return None
-    h, w = mask.shape
-    return (slice(max(0, rows[0] - margin), min(h, rows[-1] + margin + 1)),
-            slice(max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)))
 
 
 class Finishing(BackgroundEffect):

@@ -47,15 +47,19 @@ def _check(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(alpha, np.float32), 0.0, 1.0)
 
 
-def _band_box(alpha: np.ndarray, margin: int) -> tuple[slice, slice] | None:
-    """Rows and columns holding every uncertain pixel (CLEAR < alpha < OPAQUE), `margin` px wider; None if none."""
-    band = (alpha > CLEAR) & (alpha < OPAQUE)
-    rows, cols = np.flatnonzero(band.any(axis=1)), np.flatnonzero(band.any(axis=0))
+def bounding_slices(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice] | None:
+    """Rows and columns holding every pixel where `mask` (bool HxW) is True, `margin` px wider; None if none."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:
         return None
-    h, w = alpha.shape
+    h, w = mask.shape
     return (slice(max(0, rows[0] - margin), min(h, rows[-1] + margin + 1)),
             slice(max(0, cols[0] - margin), min(w, cols[-1] + margin + 1)))
+
+
+def _band_box(alpha: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """The box of the uncertain pixels (CLEAR < alpha < OPAQUE), `margin` px wider; None if none."""
+    return bounding_slices((alpha > CLEAR) & (alpha < OPAQUE), margin)
 
 
 WEIGHT_POWER = 4   # local means weight pixels by a**4 and (1 - a)**4: confident pixels dominate
