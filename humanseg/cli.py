@@ -374,6 +374,10 @@ def export_args(p):
                    help="canvas the runtime gives the model: adaptive (each frame's shape at the training "
                         "canvas's pixel budget) or fixed (the training canvas, letterboxed); default: the canvas "
                         "the checkpoint was trained on")
+    p.add_argument("--still-scale", type=positive_float, default=None,
+                   help="adaptive models: canvas budget for still images as a multiple of the model's own, stored "
+                        "in the ONNX metadata (measure it: humanseg eval --canvas-pixels N); default: the "
+                        "runtime's (2)")
 
 
 @command("export", "export a training checkpoint to ONNX (needs humanseg[train])", export_args)
@@ -382,7 +386,7 @@ def cmd_export(a):
 
     if a.int8 and not a.calib:
         raise InputError("--int8 needs --calib DIR with a few representative images")
-    report = export_checkpoint(a.checkpoint, a.onnx, a.canvas)
+    report = export_checkpoint(a.checkpoint, a.onnx, a.canvas, a.still_scale)
     if a.int8:
         report.update(quantize_int8(a.onnx, a.onnx.with_suffix(".int8.onnx"), a.calib))
     print(json.dumps(report))

@@ -95,11 +95,17 @@ def test_temporal_prior_model_trains_on_adaptive_canvases_and_exports(tiny_datas
             "--pseudo-share", "0.25", "--workers", "0", "--device", "cpu")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "clips: 2 video frames" in r.stdout
-    r = run("export", out / "best.pt", "--onnx", tmp_path / "prior.onnx")
+    r = run("export", out / "best.pt", "--onnx", tmp_path / "prior.onnx", "--still-scale", "1")
     assert r.returncode == 0, r.stderr[-2000:]
     report = json.loads(r.stdout.strip().splitlines()[-1])
-    assert report["parity_max_abs_diff"] < 1e-3
+    assert report["parity_max_abs_diff"] < 1e-3 and report["still_budget_scale"] == 1.0
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(tmp_path / "prior.onnx"), providers=["CPUExecutionProvider"])
     assert session.get_inputs()[0].shape[1] == 4
+    assert session.get_modelmeta().custom_metadata_map["humanseg.still_budget_scale"] == "1.0"
+    from humanseg import Segmenter
+
+    assert Segmenter(tmp_path / "prior.onnx", canvas_pixels="still").budget() == 96 * 64   # the measured scale
+    r = run("export", out / "best.pt", "--onnx", tmp_path / "x.onnx", "--still-scale", "-2")
+    assert r.returncode == 2 and "error" in r.stderr and "Traceback" not in r.stderr

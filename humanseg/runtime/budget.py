@@ -5,8 +5,10 @@ own shape at about `canvas_pixels` pixels (runtime/canvas.py). Budgets are multi
 own (the canvas it was trained on): a photo is worth a larger canvas than a live video frame.
 
 - "video": the model's own budget. `Segmenter()` and its streams; the video and webcam commands.
-- "still": BUDGET_SCALE["still"] times it. convert_image/convert_folder and evaluate when they make
-  their own Segmenter; the image, eval and serve commands.
+- "still": the model's `humanseg.still_budget_scale` metadata times it (measured on the validation
+  set at export: a model trained at one scale may lose accuracy on a larger canvas), else
+  BUDGET_SCALE["still"] times it. convert_image/convert_folder and evaluate when they make their own
+  Segmenter; the image, eval and serve commands.
 Legacy fixed-canvas models ignore budgets. Imports nothing heavy, so the CLI can show the defaults.
 """
 from __future__ import annotations

@@ -60,7 +60,10 @@ class Segmenter:
         if not self.session.adaptive:
             return None
         if value is None or isinstance(value, str):
-            return self.session.budget * BUDGET_SCALE[value or "video"]
+            scale = BUDGET_SCALE[value or "video"]
+            if value == "still" and self.session.still_scale is not None:
+                scale = self.session.still_scale        # what the model's export measured best for photos
+            return max(1, round(self.session.budget * scale))
         return int(value)
 
     def canvas_size(self, frame_w: int, frame_h: int, canvas_pixels: int | str | None = None) -> tuple[int, int]:

@@ -1,6 +1,9 @@
 """The ONNX Runtime session behind `Segmenter`, and what the model's metadata says about its input.
 
 Metadata keys (written by training/export.py):
+- `humanseg.still_budget_scale` (optional, adaptive models): the budget for still images as a multiple
+  of the model's own, as measured at export (`humanseg export --still-scale`); runtime/budget.py's
+  default when absent.
 - `humanseg.canvas_pixels`, `humanseg.stride`: an adaptive model. Each frame gets its own canvas,
   `runtime.canvas.adaptive_canvas(w, h, pixels, stride)`, and any pixel budget may be asked for.
 - no `humanseg.canvas_pixels`: a legacy model with a fixed canvas, `humanseg.canvas` = "LONGxSHORT"
@@ -59,6 +62,8 @@ class ModelSession:
             pixels = meta.get("humanseg.canvas_pixels")
             self.canvas_pixels: int | None = int(pixels) if pixels else None
             self.stride = int(meta.get("humanseg.stride", 16))
+            scale = meta.get("humanseg.still_budget_scale")
+            self.still_scale: float | None = float(scale) if scale else None
             declared = int(meta.get("humanseg.input_channels", 0))
         except ValueError as exc:
             raise ModelError(f"{self.path}: unreadable humanseg metadata ({exc})") from exc
@@ -67,8 +72,10 @@ class ModelSession:
         if len(shape) != 4 or channels not in (3, 4) or (declared and declared != channels):
             raise ModelError(f"{self.path}: expected an Nx3xHxW or Nx4xHxW input, found {shape}"
                              + (f" with humanseg.input_channels={declared}" if declared else ""))
-        if (self.canvas_pixels is not None and self.canvas_pixels < 1) or self.stride < 1:
-            raise ModelError(f"{self.path}: humanseg.canvas_pixels and humanseg.stride must be positive")
+        if (self.canvas_pixels is not None and self.canvas_pixels < 1) or self.stride < 1 or \
+                (self.still_scale is not None and not 0 < self.still_scale <= 16):
+            raise ModelError(f"{self.path}: humanseg.canvas_pixels, humanseg.stride and humanseg.still_budget_scale "
+                             "must be positive")
         self.input_channels: int = channels
 
     @property

@@ -113,10 +113,13 @@ def parity(model: torch.nn.Module, onnx_path: Path, sizes=((144, 256), (256, 144
     return worst
 
 
-def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None = None) -> dict:
+def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None = None,
+                      still_scale: float | None = None) -> dict:
     """Export, check parity, return a report dict (printed by the CLI).
 
     canvas_mode: "adaptive" or "fixed" metadata; None: what the checkpoint was trained with.
+    still_scale: adaptive models: the still-image budget as a multiple of the model's own
+    (metadata humanseg.still_budget_scale); None: the runtime's default (runtime/budget.py).
     """
     model, info = load_checkpoint(ckpt)
     canvas = _canvas(info)
@@ -126,7 +129,9 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
     out = Path(out)
     export_onnx(model, out, canvas, {"architecture": info["model"], "model_kwargs": info.get("model_kwargs", {}),
                                      "training_samples": str(info.get("training_samples", 0)),
-                                     "training_runs": info.get("training_runs", [])}, adaptive, stride)
+                                     "training_runs": info.get("training_runs", []),
+                                     **({"still_budget_scale": str(still_scale)} if adaptive and still_scale else {})},
+                adaptive, stride)
     diff = parity(model, out)
     if diff > PARITY_TOLERANCE:
         out.unlink()
@@ -135,6 +140,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
               "canvas": f"{canvas[0]}x{canvas[1]}", "input_channels": input_channels(model)}
     if adaptive:
         report.update(canvas_pixels=canvas[0] * canvas[1], stride=stride)
+        if still_scale:
+            report.update(still_budget_scale=still_scale)
     return report
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from humanseg import Segmenter
-from humanseg.errors import InputError
+from humanseg.errors import InputError, ModelError
 from humanseg.runtime.preprocess import person_probability
 from humanseg.runtime.temporal import AUTO_FOR_PLAIN_MODELS, AUTO_FOR_PRIOR_MODELS
 from tests.runtime.tiny_models import write_tiny_model
@@ -114,6 +114,17 @@ def test_canvas_pixels_knob_and_defaults(models):
     for bad in (0, -5, 1.5, "huge", True, 10**12):
         with pytest.raises(InputError):
             Segmenter(models["adaptive"], threads=1, canvas_pixels=bad)
+
+
+def test_a_model_can_state_its_own_still_image_budget(tmp_path):
+    own = write_tiny_model(tmp_path / "own.onnx", extra_metadata={"humanseg.still_budget_scale": "1.5"})
+    seg = Segmenter(own, threads=1, canvas_pixels="still")
+    assert seg.budget() == round(1.5 * 256 * 144) and Segmenter(own, threads=1).budget() == 256 * 144
+    assert Segmenter(own, threads=1, canvas_pixels=1000).budget() == 1000         # an explicit budget wins
+    for bad in ("0", "-1", "many"):
+        path = write_tiny_model(tmp_path / f"bad{bad}.onnx", extra_metadata={"humanseg.still_budget_scale": bad})
+        with pytest.raises(ModelError):
+            Segmenter(path, threads=1)
 
 
 def test_a_single_image_gets_an_all_zero_prior(models):

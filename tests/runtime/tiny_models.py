@@ -21,7 +21,7 @@ def _const(name: str, value) -> onnx.TensorProto:
 
 
 def write_tiny_model(path: Path, channels: int = 3, adaptive: bool = True, canvas: tuple[int, int] = (256, 144),
-                     stride: int = 16, prior_weight: float = 0.5) -> Path:
+                     stride: int = 16, prior_weight: float = 0.5, extra_metadata: dict | None = None) -> Path:
     """An ONNX model at `path`: adaptive (humanseg.canvas_pixels = canvas[0] * canvas[1]) or legacy (fixed
     `canvas` only), `channels` inputs (3, or 4 with the previous mask)."""
     w_prior = prior_weight if channels == 4 else 0.0
@@ -56,6 +56,7 @@ def write_tiny_model(path: Path, channels: int = 3, adaptive: bool = True, canva
             "humanseg.architecture": f"tiny-{channels}ch"}
     if adaptive:
         meta.update({"humanseg.canvas_pixels": str(canvas[0] * canvas[1]), "humanseg.stride": str(stride)})
+    meta.update(extra_metadata or {})
     for key, value in meta.items():
         model.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(model)
