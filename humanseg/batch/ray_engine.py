@@ -11,6 +11,8 @@ import json
 import logging
 import math
 import os
+import signal
+import threading
 from typing import Callable
 
 from ..errors import InputError
@@ -36,20 +38,25 @@ class RayEngine:
         self.address, self.workers = address, workers
         self.cpus_per_actor, self.gpus_per_actor = cpus_per_actor, gpus_per_actor
         self._started = False
+        self._handlers: dict[int, object] = {}
 
     def prepare(self) -> None:
         """Join or start Ray now, so that a wrong --address is said before any folder is made."""
         import ray
 
         if not ray.is_initialized():
+            self._handlers = _signal_handlers()
             self._started = self._connect(ray)
 
     def close(self) -> None:
-        """Shut down a Ray that prepare() started; one it joined or found running is left as it is."""
+        """Shut down a Ray that prepare() started; one it joined or found running is left as it is.
+        ray.init installs its own SIGTERM handler and ray.shutdown leaves it: the handlers this process had
+        before are put back, so a later conversion in a library user's process behaves as without Ray."""
         if self._started:
             import ray
 
             ray.shutdown()
+            _restore_signal_handlers(self._handlers)
             self._started = False
 
     def run(self, jobs: list[Job], settings: BatchSettings, report: Callable[[dict], None]) -> None:
@@ -145,3 +152,18 @@ class ImageActor:
 
 def _video_task(job: Job, settings: BatchSettings, threads: int) -> dict:
     return worker_for(settings, threads)(job)
+
+
+def _signal_handlers() -> dict[int, object]:
+    """SIGTERM's and SIGINT's handlers now, where they can be set again (the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _restore_signal_handlers(handlers: dict[int, object]) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)

@@ -25,11 +25,14 @@ def ray_address():
     """A local Ray with 2 CPUs for this module; in-process runs use it, subprocesses join it by address."""
     ray = pytest.importorskip("ray")
     started = not ray.is_initialized()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     if started:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray.get_runtime_context().gcs_address
     if started:
         ray.shutdown()
+        for sig, handler in handlers.items():   # ray.init installs a SIGTERM handler that shutdown leaves
+            signal.signal(sig, handler)
 
 
 @pytest.fixture(params=ENGINES)

@@ -30,16 +30,42 @@ def test_temporary_names_are_unique_hidden_and_beside_the_output(tmp_path):
 def test_sigterm_handler_is_installed_only_during_a_conversion_and_restored(tmp_path):
     from humanseg.io.video import process_video
 
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    seen = []
+    # Start from the default action whatever an earlier test left installed; put that back afterwards.
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        seen = []
 
-    def process(frame):
-        seen.append(signal.getsignal(signal.SIGTERM))
-        return frame
+        def process(frame):
+            seen.append(signal.getsignal(signal.SIGTERM))
+            return frame
 
-    process_video(make_video(tmp_path / "in.mp4", n=2, audio=False), tmp_path / "out.mp4", process, progress=False)
-    assert seen and seen[0] not in (signal.SIG_DFL, signal.SIG_IGN)
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        process_video(make_video(tmp_path / "in.mp4", n=2, audio=False), tmp_path / "out.mp4", process,
+                      progress=False)
+        assert seen and seen[0] not in (signal.SIG_DFL, signal.SIG_IGN)
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_an_applications_own_sigterm_handler_is_left_in_place(tmp_path):
+    from humanseg.io.video import process_video
+
+    def own(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGTERM, own)
+    try:
+        seen = []
+
+        def process(frame):
+            seen.append(signal.getsignal(signal.SIGTERM))
+            return frame
+
+        process_video(make_video(tmp_path / "in.mp4", n=2, audio=False), tmp_path / "out.mp4", process, progress=False)
+        assert seen and all(h is own for h in seen)
+        assert signal.getsignal(signal.SIGTERM) is own
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 SLOW_CONVERSION = textwrap.dedent("""
