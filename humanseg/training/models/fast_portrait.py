@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import ConvBNAct, InvertedResidual, make_divisible, resize_to
+from .layers import ConvBNAct, inverted_residual_stages, make_divisible, resize_to
 
 # kernel, expansion (hidden), out, squeeze-excite, activation, stride -- MobileNetV3-small, cut at 1/16
 MOBILENETV3_SMALL = [
@@ -35,16 +35,8 @@ class MobileNetV3Small(nn.Module):
         super().__init__()
         c = make_divisible(16 * width)
         self.stem = ConvBNAct(in_channels, c, 3, 2, act="hswish")
-        self.stages = nn.ModuleList()
-        self.out_channels = [c]
-        for spec in MOBILENETV3_SMALL:
-            blocks = []
-            for k, exp, out, se, act, s in spec:
-                hidden, cout = make_divisible(exp * width), make_divisible(out * width)
-                blocks.append(InvertedResidual(c, hidden, cout, k, s, se=se, act=act))
-                c = cout
-            self.stages.append(nn.Sequential(*blocks))
-            self.out_channels.append(c)
+        self.stages, out_channels, _ = inverted_residual_stages(MOBILENETV3_SMALL, c, width)
+        self.out_channels = [c, *out_channels]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         feats = [self.stem(x)]

@@ -87,3 +87,19 @@ def resize_to(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     n, c, h, w = x.shape
     return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def inverted_residual_stages(specs: list, c: int, width: float) -> tuple[nn.ModuleList, list[int], int]:
+    """MobileNetV3 stages from a table: each stage a list of (kernel, expansion, out, squeeze-excite,
+    activation, stride) rows, channels scaled by `width`. c: channels entering the first stage.
+    Returns (the stages, each stage's output channels, the last stage's channels)."""
+    stages, out_channels = nn.ModuleList(), []
+    for spec in specs:
+        blocks = []
+        for k, exp, out, se, act, s in spec:
+            hidden, cout = make_divisible(exp * width), make_divisible(out * width)
+            blocks.append(InvertedResidual(c, hidden, cout, k, s, se=se, act=act))
+            c = cout
+        stages.append(nn.Sequential(*blocks))
+        out_channels.append(c)
+    return stages, out_channels, c

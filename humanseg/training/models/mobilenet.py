@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import ConvBNAct, InvertedResidual, make_divisible
+from .layers import ConvBNAct, InvertedResidual, inverted_residual_stages, make_divisible
 
 # kernel, expansion (hidden), out, squeeze-excite, activation, stride  -- MobileNetV3-large (Howard et al. 2019)
 MOBILENETV3_LARGE = [
@@ -30,17 +30,8 @@ class MobileNetV3Large(nn.Module):
         super().__init__()
         c = make_divisible(16 * width)
         self.stem = ConvBNAct(3, c, 3, 2, act="hswish")
-        self.stages = nn.ModuleList()
-        self.out_channels: list[int] = []
-        for spec in MOBILENETV3_LARGE[:stages]:
-            blocks = []
-            for k, exp, out, se, act, s in spec:
-                hidden, cout = make_divisible(exp * width), make_divisible(out * width)
-                blocks.append(InvertedResidual(c, hidden, cout, k, s, se=se, act=act))
-                c = cout
-            self.stages.append(nn.Sequential(*blocks))
-            self.out_channels.append(c)
-        self.out_channels = self.out_channels[1:]
+        self.stages, out_channels, _ = inverted_residual_stages(MOBILENETV3_LARGE[:stages], c, width)
+        self.out_channels = out_channels[1:]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.stem(x)
