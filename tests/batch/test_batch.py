@@ -13,6 +13,7 @@ import cv2
 import pytest
 
 from humanseg.batch.manifest import read_manifest
+from humanseg.batch.ray_engine import _restore_signal_handlers, _signal_handlers
 from humanseg.cli import main
 from tests.conftest import EXAMPLE_IMAGE, REPO, make_video, probe
 
@@ -25,14 +26,13 @@ def ray_address():
     """A local Ray with 2 CPUs for this module; in-process runs use it, subprocesses join it by address."""
     ray = pytest.importorskip("ray")
     started = not ray.is_initialized()
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    handlers = _signal_handlers()
     if started:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray.get_runtime_context().gcs_address
     if started:
         ray.shutdown()
-        for sig, handler in handlers.items():   # ray.init installs a SIGTERM handler that shutdown leaves
-            signal.signal(sig, handler)
+        _restore_signal_handlers(handlers)   # ray.init installs a SIGTERM handler that shutdown leaves
 
 
 @pytest.fixture(params=ENGINES)
