@@ -63,6 +63,20 @@ def test_train_reports_missing_data_in_one_line(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr and "missing" in r.stderr
 
 
+def test_interrupted_training_says_its_checkpoints_are_kept(tmp_path, capsys, monkeypatch):
+    import humanseg.training.trainer
+    from humanseg.cli import main
+
+    def interrupted(cfg, resume=False):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(humanseg.training.trainer, "train", interrupted)
+    code = main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip()
+    assert code == 130 and err == (f"humanseg: interrupted; the checkpoints written so far are in {tmp_path / 'run'} "
+                                   "(continue with --resume)")
+
+
 def test_training_skips_bad_files_and_counts_them(tiny_dataset, tmp_path):
     import shutil
 

@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import InputError
 from ..io.folders import IMAGE_SUFFIXES, Pair, find_pairs
 from ..io.images import read_image
+from ..runtime.postprocess import PostProcess
 from ..runtime.segmenter import Segmenter
 from .matting import MattingScores, alpha_from_uint8
 from .metrics import ScoresBySource
@@ -47,10 +48,11 @@ def source_of(pair: Pair) -> str:
 
 
 def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = None, threads: int | None = None,
-             threshold: float = 0.5, canvas_pixels: int | str | None = "still", band_radius: int = 10) -> dict:
+             threshold: float = 0.5, canvas_pixels: int | str | None = "still", band_radius: int = 10,
+             postprocess: PostProcess | None = None) -> dict:
     """Scores over all pairs under `data` (<source>/images + masks, any depth), each image segmented by
     `Segmenter.segment` as `humanseg image` does (canvas_pixels: the still-image budget by default;
-    runtime/budget.py).
+    runtime/budget.py). postprocess: the segmenter's mask options (default none: the model's own map).
 
     Returns {"miou", "fg_iou", "boundary_f", "sc", "n_images", "ms_per_image", "canvas_pixels",
     "per_source": {source: {"miou", "fg_iou", "boundary_f", "sc", "n_images"}}}; ms_per_image is the
@@ -65,7 +67,7 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     pairs = find_pairs(Path(data))
     if not pairs:
         raise InputError(f"{data}: no image/mask pairs found (expected <source>/images and <source>/masks)")
-    segmenter = Segmenter(model, threads=threads, canvas_pixels=canvas_pixels)
+    segmenter = Segmenter(model, threads=threads, canvas_pixels=canvas_pixels, postprocess=postprocess)
     scores = ScoresBySource()
     alpha_all, alpha_by_source = MattingScores(band_radius), {}
     rows, times = [], []

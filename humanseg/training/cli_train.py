@@ -35,6 +35,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of each batch drawn from <data>/pseudo (teacher labels only; 0: none)")
     p.add_argument("--clip-share", type=float, default=d.clip_share,
                    help="share of each batch from video frames with teacher labels (real previous-frame masks)")
+    p.add_argument("--hold-out-clips", default="",
+                   help="comma-separated clip names (file stems, e.g. lp_d11) kept out of training for evaluation")
     p.add_argument("--distill-weight", type=float, default=d.distill_weight,
                    help="weight of the BCE to the mean teacher label (0: no distillation)")
     p.add_argument("--matting-losses", default=json.dumps(d.matting_losses),
@@ -67,6 +69,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs, losses=json.loads(a.losses),
         class_weights=json.loads(a.class_weights) if a.class_weights else None, synth_prob=a.synth_prob,
         canvas=a.canvas, stride=a.stride, clip_share=a.clip_share,
+        hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
         webcam_prob=a.webcam_prob, pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
         matting_losses=json.loads(a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,

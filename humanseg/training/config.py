@@ -24,6 +24,7 @@ class TrainConfig:
     webcam_prob: float = 0.5             # of those, share cut to head and shoulders (doubled on landscape canvases)
     pseudo_share: float = 0.25           # share of each batch from <data>/pseudo (teacher labels only); 0: none
     clip_share: float = 0.0              # share of each batch from <data>/pseudo/**/videos frames (real previous masks)
+    hold_out_clips: list[str] = field(default_factory=list)  # clip stems left out of training (kept for evaluation)
     distill_weight: float = 0.5          # weight of BCE to the mean teacher label (0: no distillation)
     matting_losses: dict = field(default_factory=lambda: {"l1": 1.0, "comp": 0.5, "grad": 0.5, "lap": 1.0})
                                          # matting models only (losses/matting.py), on alpha vs the alpha target

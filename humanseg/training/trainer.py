@@ -122,7 +122,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     root = Path(cfg.data)
     model = create_model(cfg.model, **cfg.model_kwargs).to(device)
     stores = load_training_stores(root, cfg.store_size, device, Path(cfg.cache) if cfg.cache else None, threads,
-                                  cfg.limit_train, use_pseudo=cfg.pseudo_share > 0, use_clips=cfg.clip_share > 0)
+                                  cfg.limit_train, use_pseudo=cfg.pseudo_share > 0, use_clips=cfg.clip_share > 0,
+                                  hold_out_clips=tuple(cfg.hold_out_clips))
     print(f"on {device}: {stores.describe()}")
     val_pairs = load_split(root, "val")
     size = (max(cfg.size), min(cfg.size))

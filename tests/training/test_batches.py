@@ -178,6 +178,16 @@ def test_clip_frames_carry_the_previous_labelled_frames_teacher_mask(tiny_datase
     assert float(before) < float(now)
 
 
+def test_held_out_clips_stay_out_of_training(tiny_dataset, capsys):
+    stores = load_training_stores(tiny_dataset, 64, torch.device("cpu"), threads=1, use_clips=True,
+                                  hold_out_clips=("c0",))
+    assert stores.clips is None                    # c0 is the only clip: nothing of it is trained on
+    assert "clips held out of training: c0" in capsys.readouterr().out
+    other = load_training_stores(tiny_dataset, 64, torch.device("cpu"), threads=1, use_clips=True,
+                                 hold_out_clips=("lp_d11",))
+    assert other.clips is not None and len(other.clips) == 2
+
+
 def test_prior_batches_feed_a_fourth_channel_empty_wrong_or_moved(tiny_dataset):
     stores = load_training_stores(tiny_dataset, 64, torch.device("cpu"), threads=1, use_clips=True)
     assert stores.clips is not None and len(stores.clips) == 2

@@ -27,9 +27,10 @@ class TrainingStores:
 
 def load_training_stores(root: Path, size: int, device: torch.device, cache: Path | None = None,
                          threads: int = 2, limit: int = 0, use_pseudo: bool = True,
-                         use_clips: bool = False) -> TrainingStores:
+                         use_clips: bool = False, hold_out_clips: tuple[str, ...] = ()) -> TrainingStores:
     """`<root>/train/<source>/{images,masks,soft}`, `<root>/pseudo/**/{images,soft}` (teacher labels
-    only) and `<root>/backgrounds/`; prints what it found and what it skipped."""
+    only) and `<root>/backgrounds/`; prints what it found and what it skipped. hold_out_clips: clip stems
+    (e.g. "lp_d11") whose frames stay out of training, so that they can be used for evaluation."""
     root = Path(root)
     folder = root / "train"
     if not folder.is_dir():
@@ -54,7 +55,9 @@ def load_training_stores(root: Path, size: int, device: torch.device, cache: Pat
     print(f"backgrounds for synthesis: {len(backgrounds) if backgrounds is not None else 0}")
     clips = None
     if use_clips and (root / "pseudo").is_dir():
-        found = find_clips(root / "pseudo")
+        found = [(v, d) for v, d in find_clips(root / "pseudo") if v.stem not in set(hold_out_clips)]
+        if hold_out_clips:
+            print(f"clips held out of training: {', '.join(sorted(hold_out_clips))}")
         key = "clips-" + files_key([v for v, _ in found] + [p for _, d in found for p in sorted(d.iterdir())], size)
         clips = cached(cache, key, lambda: build_clip_store(found, size))
         print(f"clips: {len(clips) if clips is not None else 0} video frames with the previous frame's teacher label")
