@@ -16,7 +16,8 @@ Metrics: SAD/MSE/Grad/Conn (Rhemann et al. 2009; conventions in humanseg/evaluat
 image and over the unknown band of the reference. Lower is better. Then the 720p frame -> alpha time of each
 row (`Segmenter.segment` on the bundled astronaut photo cover-fitted to 1280x720, rounds interleaved, median).
 
-    python benchmarks/matting.py --seg portrait --matte portrait-matte --refine 4,8,16 [--json out.json]
+    python benchmarks/matting.py --seg portrait --matte portrait-matte --refine 4,8,16 [--references keyed,rvm]
+        [--json out.json]
 """
 from __future__ import annotations
 
@@ -114,14 +115,19 @@ def main() -> None:
     p.add_argument("--work", type=Path, default=REPO / "runs" / "matting_bench", help="references are built here")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=30)
+    p.add_argument("--references", default="keyed,rvm", help="which references to score on, comma-separated")
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args()
     a.refine = [int(r) for r in a.refine.split(",") if r]
     cv2.setNumThreads(a.threads)
 
     rows = rows_of(a)
-    references = {"keyed lp_d11 composites (keyed alpha)": keyed_reference(a.work, a.clip, a.backgrounds),
-                  "validation photos (RVM teacher alpha)": rvm_reference(a.work, a.val)}
+    wanted = set(a.references.split(","))
+    references = {}
+    if "keyed" in wanted:
+        references["keyed lp_d11 composites (keyed alpha)"] = keyed_reference(a.work, a.clip, a.backgrounds)
+    if "rvm" in wanted:
+        references["validation photos (RVM teacher alpha)"] = rvm_reference(a.work, a.val)
     results = {title: {label: evaluate(model, root, threads=a.threads, postprocess=post)
                        for label, model, post in rows} for title, root in references.items()}
     times = time_rows(rows, a.threads, a.rounds)
