@@ -408,6 +408,10 @@ def cmd_train(a):
         train(config_from_args(a), resume=a.resume)
     except FileNotFoundError as exc:
         raise InputError(str(exc)) from exc
+    except KeyboardInterrupt:   # unlike the converters, training keeps what it wrote: its checkpoints
+        print(f"humanseg: interrupted; the checkpoints written so far are in {a.out} (continue with --resume)",
+              file=sys.stderr)
+        return 130
     return 0
 
 
