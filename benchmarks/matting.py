@@ -16,7 +16,7 @@ Metrics: SAD/MSE/Grad/Conn (Rhemann et al. 2009; conventions in humanseg/evaluat
 image and over the unknown band of the reference. Lower is better. Then the 720p frame -> alpha time of each
 row (`Segmenter.segment` on the bundled astronaut photo cover-fitted to 1280x720, rounds interleaved, median).
 
-    python benchmarks/matting.py --seg portrait --matte portrait-matte --refine 4,8,16 [--references keyed,rvm]
+    python benchmarks/matting.py --seg portrait --matte MATTE.onnx --refine 4,8,16 [--references keyed,rvm]
         [--json out.json]
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A side-by-side picture of one image's alpha from the segmentation model, the segmentation model with guided-
 filter refinement and the matting model, each also composited onto a flat colour (for docs/matting_model.md).
 
-    python tools/matte_figure.py IMAGE OUT.jpg [--reference ALPHA.png] [--crop X,Y,W,H] [--height 320]
+    python tools/matte_figure.py IMAGE OUT.jpg --matte MODEL [--reference ALPHA.png] [--crop X,Y,W,H] [--height 320]
 
 Columns: input, [reference alpha], then for each row of benchmarks/matting.py its alpha; a second row shows the
 composites over a flat blue (with the fast foreground estimate, as `--foreground fast` does).
@@ -17,7 +17,7 @@ import numpy as np
 
 from humanseg import Color, Foreground, PostProcess, Segmenter
 from humanseg.io.images import read_image
-from humanseg.weights import DEFAULT_MODEL, MATTE_MODEL
+from humanseg.weights import DEFAULT_MODEL
 
 BLUE = "#2050C0"
 
@@ -37,13 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crop", default=None, help="X,Y,W,H in image pixels (default: the whole image)")
     p.add_argument("--height", type=int, default=320, help="tile height in the picture")
     p.add_argument("--refine", type=int, default=8)
+    p.add_argument("--matte", required=True, help="the matting model: a shipped name or an .onnx file")
     a = p.parse_args(argv)
 
     image = read_image(a.image)
     rows = [("segmentation", Segmenter(DEFAULT_MODEL, canvas_pixels="still")),
             (f"+ guided filter r={a.refine}", Segmenter(DEFAULT_MODEL, canvas_pixels="still",
                                                           postprocess=PostProcess(refine=a.refine))),
-            ("matting model", Segmenter(MATTE_MODEL, canvas_pixels="still"))]
+            ("matting model", Segmenter(a.matte, canvas_pixels="still"))]
     alphas = [(name, seg.segment(image)) for name, seg in rows]
     x, y, w, h = (int(v) for v in a.crop.split(",")) if a.crop else (0, 0, image.shape[1], image.shape[0])
 
