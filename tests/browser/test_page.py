@@ -158,3 +158,24 @@ def test_page_adaptive_canvas_matches_python(tmp_path):
                       + "console.log(JSON.stringify(shapes.map(([w, h, p]) => adaptiveCanvas(w, h, p, 16))));")
     out = json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
     assert [tuple(c) for c in out] == [adaptive_canvas(w, h, p, 16) for w, h, p in shapes]
+
+
+def test_page_model_picker_loads_a_served_model_other_than_the_default(tmp_path, segmenter):
+    """Served: the tiny 4-channel model as the default, plus the shipped portrait. `?model=portrait` (what the
+    picker does) loads portrait: its fixed canvas, 3 channels, and its map matches Python's."""
+    from tests.runtime.tiny_models import write_tiny_model
+
+    model = write_tiny_model(tmp_path / "tiny-prior.onnx", channels=4)
+    frame = cv2.imread(str(EXAMPLE_IMAGE))
+    clip = write_y4m([frame] * 20, tmp_path / "camera.y4m")
+    probe = tmp_path / "probe.png"
+    cv2.imwrite(str(probe), frame)
+    with Server(model) as server:
+        result = run_page(server.url + "/?model=portrait", clip, tmp_path, seconds=4, probe=str(probe))
+    assert result["frames"] >= 5 and result["errors"] == 0, result["logs"][-5:]
+    assert result["model"]["name"] == "portrait" and result["model"]["input_channels"] == 3
+    assert result["backend"].startswith("portrait")
+    py_prob, _, _ = segmenter.canvas_probability(frame)
+    js = result["probe"]
+    js_prob = np.array(js["prob"], np.float32).reshape(js["ch"], js["cw"])
+    assert js_prob.shape == py_prob.shape and np.abs(js_prob - py_prob).mean() < 0.03

@@ -137,44 +137,60 @@ export function personProbability(logits, n) {
   return out;
 }
 
-/** The served default model's entry of GET /v1/models: {name, url, canvas, canvas_pixels, stride,
- *  max_stretch, input_channels, ...}. */
-async function modelInfo() {
-  let listing;
+/** GET /v1/models: {models: [{name, url, canvas, canvas_pixels, stride, max_stretch, input_channels, ...}],
+ *  default}. */
+async function modelListing() {
   try {
     const response = await fetch("/v1/models");
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    listing = await response.json();
+    return await response.json();
   } catch (err) {
     throw new Error(`could not read the model list /v1/models (${err.message})`);
   }
-  const info = listing.models.find((m) => m.name === listing.default);
-  if (!info) throw new Error(`the default model ${listing.default} is not in /v1/models`);
-  return info;
 }
 
 let session = null;
-async function loadModel() {
-  state.model = await modelInfo();
-  const url = state.model.url;
+/** Load a served model by name (default: the server's default) and make it the one the loop runs; the
+ *  previous frame's map is dropped, since it came from another model. */
+async function loadModel(name) {
+  const listing = state.listing || (state.listing = await modelListing());
+  const wanted = name || listing.default;
+  const info = listing.models.find((m) => m.name === wanted);
+  if (!info) throw new Error(`the model ${wanted} is not in /v1/models (${listing.models.map((m) => m.name).join(", ")})`);
   const providers = navigator.gpu ? ["webgpu", "wasm"] : ["wasm"];
   for (const ep of providers) {
     try {
-      session = await ort.InferenceSession.create(url, { executionProviders: [ep] });
+      const created = await ort.InferenceSession.create(info.url, { executionProviders: [ep] });
+      session = created;
+      state.model = info;
+      state.prev = null;
       state.backend = ep === "wasm" ? `wasm (${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads > 1 ? "s" : ""})` : ep;
       $("backend").textContent = `${state.model.name} on ${state.backend}`;
+      $("model").value = info.name;
       return;
     } catch (err) { console.warn(`${ep} failed`, err); }
   }
-  throw new Error(`could not load the model ${url} (see the browser console)`);
+  throw new Error(`could not load the model ${info.url} (see the browser console)`);
+}
+
+/** Fill the model picker from /v1/models; picking one loads it while the camera keeps running. */
+function fillModelPicker(listing) {
+  const picker = $("model");
+  for (const m of listing.models) {
+    const option = document.createElement("option");
+    option.value = option.textContent = m.name;
+    picker.appendChild(option);
+  }
+  picker.addEventListener("change", () => loadModel(picker.value).catch((e) => showError(e.message)));
 }
 
 /** Segment one source: probability map on the model canvas (no temporal smoothing). withPrior: the
  *  previous frame's map is the 4th channel of 4-channel models (live frames); else zeros. */
 export async function segmentCanvas(source, w, h, withPrior = false) {
   const { tensor, box, cw, ch } = prepare(source, w, h, withPrior);
-  const result = await session.run({ [session.inputNames[0]]: tensor });
-  const logits = result[session.outputNames[0]].data;
+  const s = session;   // the model picker may swap the session while this frame runs
+  const result = await s.run({ [s.inputNames[0]]: tensor });
+  const logits = result[s.outputNames[0]].data;
   return { prob: personProbability(logits, cw * ch), box, cw, ch };
 }
 
@@ -342,7 +358,9 @@ async function main() {
   if (params.get("comments")) $("comments").value = params.get("comments").split("|").join("\n");
   readComments();
   await loadRuntime();
-  await loadModel();
+  state.listing = await modelListing();
+  fillModelPicker(state.listing);
+  await loadModel(params.get("model"));   // ?model=<name>: one of /v1/models (default: the server's default)
   const video = $("camera");
   try {
     const width = parseInt(params.get("width") || "1280"), height = parseInt(params.get("height") || "720");
@@ -379,5 +397,5 @@ function liveProbability() {
   return p && { prob: Array.from(p.prob), box: p.box, cw: p.cw, ch: p.ch };
 }
 
-window.humanseg = { state, maskOfImage, maskAtFrameSize, liveProbability,
+window.humanseg = { state, loadModel, maskOfImage, maskAtFrameSize, liveProbability,
                     ready: main().catch((e) => { showError(e.message); throw e; }) };
