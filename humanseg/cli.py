@@ -354,14 +354,19 @@ def eval_args(p):
     p.add_argument("--data", required=True, type=Path, help="folder of <source>/images + masks")
     p.add_argument("--csv", type=Path, default=None, help="also write per-image rows here")
     p.add_argument("--threads", type=positive_int, default=None)
+    p.add_argument("--refine", type=non_negative_int, default=0,
+                   help="score the map after guided-filter refinement of this radius in px, as the other commands' "
+                        "--refine (0: the model's own map)")
 
 
 @command("eval", "score an ONNX model on image/mask folders as `humanseg image` segments them (overall and per "
          "source); prints one JSON line", eval_args, canvas_args("still"))
 def cmd_eval(a):
     from .evaluation.evaluate import evaluate
+    from .runtime.postprocess import PostProcess
 
-    print(json.dumps(evaluate(a.model, a.data, a.csv, a.threads, canvas_pixels=a.canvas_pixels or "still")))
+    print(json.dumps(evaluate(a.model, a.data, a.csv, a.threads, canvas_pixels=a.canvas_pixels or "still",
+                              postprocess=PostProcess(refine=a.refine))))
     return 0
 
 

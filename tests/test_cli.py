@@ -118,6 +118,25 @@ def test_eval_prints_one_json_line(tiny_dataset, tmp_path):
     assert_one_line_error(humanseg("eval", "--data", tmp_path))
 
 
+def test_eval_refine_scores_the_refined_map(tiny_dataset, capsys, monkeypatch):
+    """`eval --refine R` scores what `image --refine R` writes: the segmenter gets the same mask options."""
+    import humanseg.evaluation.evaluate
+    from humanseg.runtime.postprocess import PostProcess
+
+    seen = []
+    real = humanseg.evaluation.evaluate.Segmenter
+    monkeypatch.setattr(humanseg.evaluation.evaluate, "Segmenter",
+                        lambda *args, **kwargs: seen.append(kwargs["postprocess"]) or real(*args, **kwargs))
+    scores = []
+    for extra in ([], ["--refine", "8"]):
+        assert main(["eval", "--data", str(tiny_dataset / "val"), *extra]) == 0
+        scores.append(json.loads(capsys.readouterr().out))
+    assert seen == [PostProcess(), PostProcess(refine=8)]
+    assert scores[0]["boundary_f"] != scores[1]["boundary_f"] or scores[0]["miou"] != scores[1]["miou"]
+    code, out, err = run_main(capsys, "eval", "--data", ".", "--refine", "-1")
+    assert code == 2 and out == "" and "--refine" in err
+
+
 # ---- in-process runs of main(): argument checks, resume, comments, install hints, serve ---------
 
 def run_main(capsys, *args):
