@@ -186,6 +186,7 @@ def test_held_out_clips_stay_out_of_training(tiny_dataset, capsys):
     other = load_training_stores(tiny_dataset, 64, torch.device("cpu"), threads=1, use_clips=True,
                                  hold_out_clips=("lp_d11",))
     assert other.clips is not None and len(other.clips) == 2
+    assert "(no such clip: lp_d11)" in capsys.readouterr().out   # a mistyped name is said, not silently ignored
 
 
 def test_prior_batches_feed_a_fourth_channel_empty_wrong_or_moved(tiny_dataset):

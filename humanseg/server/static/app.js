@@ -160,8 +160,7 @@ async function loadModel(name) {
   const providers = navigator.gpu ? ["webgpu", "wasm"] : ["wasm"];
   for (const ep of providers) {
     try {
-      const created = await ort.InferenceSession.create(info.url, { executionProviders: [ep] });
-      session = created;
+      session = await ort.InferenceSession.create(info.url, { executionProviders: [ep] });
       state.model = info;
       state.prev = null;
       state.backend = ep === "wasm" ? `wasm (${ort.env.wasm.numThreads} thread${ort.env.wasm.numThreads > 1 ? "s" : ""})` : ep;

@@ -55,9 +55,12 @@ def load_training_stores(root: Path, size: int, device: torch.device, cache: Pat
     print(f"backgrounds for synthesis: {len(backgrounds) if backgrounds is not None else 0}")
     clips = None
     if use_clips and (root / "pseudo").is_dir():
-        found = [(v, d) for v, d in find_clips(root / "pseudo") if v.stem not in set(hold_out_clips)]
+        every = find_clips(root / "pseudo")
+        found = [(v, d) for v, d in every if v.stem not in hold_out_clips]
         if hold_out_clips:
-            print(f"clips held out of training: {', '.join(sorted(hold_out_clips))}")
+            unknown = sorted(set(hold_out_clips) - {v.stem for v, _ in every})
+            print(f"clips held out of training: {', '.join(sorted(hold_out_clips))}"
+                  + (f" (no such clip: {', '.join(unknown)})" if unknown else ""))
         key = "clips-" + files_key([v for v, _ in found] + [p for _, d in found for p in sorted(d.iterdir())], size)
         clips = cached(cache, key, lambda: build_clip_store(found, size))
         print(f"clips: {len(clips) if clips is not None else 0} video frames with the previous frame's teacher label")
