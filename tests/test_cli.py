@@ -111,7 +111,7 @@ def test_eval_prints_one_json_line(tiny_dataset, tmp_path):
     assert set(scores) == {"miou", "fg_iou", "boundary_f", "sc", "n_images", "ms_per_image", "canvas_pixels",
                            "per_source"}
     assert scores["n_images"] == 4 and 0 <= scores["miou"] <= 1
-    assert scores["canvas_pixels"] is None                              # the shipped model's canvas is fixed
+    assert scores["canvas_pixels"] == 46080           # the shipped model's still budget: 1.25 x 256 x 144
     assert set(scores["per_source"]) == {"toy"} and scores["per_source"]["toy"]["n_images"] == 4
     assert scores["per_source"]["toy"]["miou"] == scores["miou"] and "boundary_f" in scores["per_source"]["toy"]
     assert len((tmp_path / "rows.csv").read_text().splitlines()) == 5
@@ -367,9 +367,13 @@ def test_canvas_pixels_help_says_legacy_models_ignore_it(capsys):
 
 
 def test_a_legacy_model_ignores_canvas_pixels(tmp_path, capsys):
+    from tests.runtime.tiny_models import write_tiny_model
+
+    legacy = write_tiny_model(tmp_path / "legacy.onnx", adaptive=False)
     a, b = tmp_path / "a.png", tmp_path / "b.png"
-    assert run_main(capsys, "image", EXAMPLE_IMAGE, a, "--bg", "mask")[0] == 0
-    assert run_main(capsys, "image", EXAMPLE_IMAGE, b, "--bg", "mask", "--canvas-pixels", "200000")[0] == 0
+    assert run_main(capsys, "image", EXAMPLE_IMAGE, a, "--bg", "mask", "--model", legacy)[0] == 0
+    assert run_main(capsys, "image", EXAMPLE_IMAGE, b, "--bg", "mask", "--model", legacy,
+                    "--canvas-pixels", "200000")[0] == 0
     assert np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))
 
 
@@ -377,8 +381,12 @@ def test_temporal_modes_in_the_cli(capsys, tmp_path):
     code, out, _ = run_main(capsys, "video", "--help")
     text = "".join(out.split())
     assert code == 0 and "prior+flow" in text and "auto" in text
+    from tests.runtime.tiny_models import write_tiny_model
+
+    three_channels = write_tiny_model(tmp_path / "rgb-only.onnx", channels=3)
     src = make_video(tmp_path / "in.mp4", n=3, audio=False)
-    code, _, err = run_main(capsys, "video", src, tmp_path / "out.mp4", "--temporal", "prior")
+    code, _, err = run_main(capsys, "video", src, tmp_path / "out.mp4", "--temporal", "prior",
+                            "--model", three_channels)
     assert code == 2
     assert_one_line(err, "4th input channel", "use flow, ema or none")
     assert not (tmp_path / "out.mp4").exists()

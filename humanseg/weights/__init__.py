@@ -13,6 +13,11 @@ WEIGHTS_DIR = Path(__file__).resolve().parent
 PORTRAIT_DATA = ("EG1800 portraits (Flickr, no licence stated; research use only), CCP full-body photos "
                  "(Apache-2.0), Vikram Shenoy human-segmentation images (no licence stated; remove.bg masks), "
                  "backgrounds (GPL-2+, CC-BY-4.0, CC-BY-SA-3.0/4.0, CC0-1.0 per file)")
+# models distilled from the teacher labels also learned from the unlabelled people in <data>/pseudo
+DISTILLED_DATA = (PORTRAIT_DATA + "; unlabelled CCP photos (Apache-2.0); LivePortrait example clips and stills "
+                  "(repository MIT, the clips' own origin not stated: research use); teacher labels: MediaPipe "
+                  "Selfie probability (Apache-2.0 model) and Robust Video Matting alpha (outputs of a GPL-3.0 "
+                  "program, used as data)")
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,7 @@ class ShippedModel:
 
 CATALOGUE = {
     "portrait": ShippedModel("portrait", WEIGHTS_DIR / "portrait.onnx", WEIGHTS_DIR / "portrait.md",
-                             PORTRAIT_DATA, "default of every command"),
+                             DISTILLED_DATA, "default of every command"),
 }
 SHIPPED = {name: m.file for name, m in CATALOGUE.items()}
 DEFAULT_MODEL = "portrait"

@@ -161,11 +161,12 @@ def test_page_adaptive_canvas_matches_python(tmp_path):
 
 
 def test_page_model_picker_loads_a_served_model_other_than_the_default(tmp_path, segmenter):
-    """Served: the tiny 4-channel model as the default, plus the shipped portrait. `?model=portrait` (what the
-    picker does) loads portrait: its fixed canvas, 3 channels, and its map matches Python's."""
+    """Served: a tiny legacy model (fixed canvas, 3 channels) as the default, plus the shipped portrait.
+    `?model=portrait` (what the picker does) loads portrait: its adaptive canvas, 4 channels, and its map of a
+    single image (empty prior) matches Python's."""
     from tests.runtime.tiny_models import write_tiny_model
 
-    model = write_tiny_model(tmp_path / "tiny-prior.onnx", channels=4)
+    model = write_tiny_model(tmp_path / "tiny-legacy.onnx", adaptive=False)
     frame = cv2.imread(str(EXAMPLE_IMAGE))
     clip = write_y4m([frame] * 20, tmp_path / "camera.y4m")
     probe = tmp_path / "probe.png"
@@ -173,7 +174,7 @@ def test_page_model_picker_loads_a_served_model_other_than_the_default(tmp_path,
     with Server(model) as server:
         result = run_page(server.url + "/?model=portrait", clip, tmp_path, seconds=4, probe=str(probe))
     assert result["frames"] >= 5 and result["errors"] == 0, result["logs"][-5:]
-    assert result["model"]["name"] == "portrait" and result["model"]["input_channels"] == 3
+    assert result["model"]["name"] == "portrait" and result["model"]["input_channels"] == 4
     assert result["backend"].startswith("portrait")
     py_prob, _, _ = segmenter.canvas_probability(frame)
     js = result["probe"]

@@ -37,8 +37,8 @@ def test_health_models_and_docs(client):
     models = client.get("/v1/models").json()
     assert models["default"] == "portrait" and models["models"][0]["name"] == "portrait"
     portrait = models["models"][0]
-    assert portrait["canvas"] == [256, 144] and portrait["canvas_pixels"] is None   # legacy: a fixed canvas
-    assert portrait["input_channels"] == 3 and portrait["url"] == "/v1/models/portrait.onnx"
+    assert portrait["canvas"] == [256, 144] and portrait["canvas_pixels"] == 256 * 144   # adaptive canvas
+    assert portrait["input_channels"] == 4 and portrait["url"] == "/v1/models/portrait.onnx"   # + previous mask
     assert client.get("/docs").status_code == 200
     assert "/v1/segment" in client.get("/openapi.json").json()["paths"]
 

@@ -1,0 +1,57 @@
+"""Weight averaging of checkpoints: the mean of float tensors, integer buffers kept, history carried."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from humanseg.training.checkpoint_average import AverageError, average_checkpoints  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _checkpoint(path, value, samples, model="tiny", steps=3):
+    state_dict = {"conv.weight": torch.full((2, 2), float(value)),
+                  "bn.num_batches_tracked": torch.tensor(steps)}
+    torch.save({"model": model, "model_kwargs": {}, "state_dict": state_dict, "training_samples": samples,
+                "training_runs": [{"out": f"run{samples}", "samples": samples}]}, path)
+    return path
+
+
+def test_the_average_is_the_mean_and_carries_the_longest_history(tmp_path):
+    a = _checkpoint(tmp_path / "a.pt", 1.0, 100, steps=5)
+    b = _checkpoint(tmp_path / "b.pt", 4.0, 300, steps=9)
+    state = average_checkpoints([a, b])
+    assert torch.equal(state["state_dict"]["conv.weight"], torch.full((2, 2), 2.5))
+    assert int(state["state_dict"]["bn.num_batches_tracked"]) == 9       # integers: the last file's
+    assert state["training_samples"] == 300
+    assert state["training_runs"][0]["out"] == "run300"
+    assert state["training_runs"][-1]["average_of"] == [str(a), str(b)]
+
+
+def test_different_architectures_or_one_file_are_refused(tmp_path):
+    a = _checkpoint(tmp_path / "a.pt", 1.0, 100)
+    b = _checkpoint(tmp_path / "b.pt", 1.0, 100, model="other")
+    with pytest.raises(AverageError, match="holds other"):
+        average_checkpoints([a, b])
+    with pytest.raises(AverageError, match="at least two"):
+        average_checkpoints([a])
+
+
+def test_the_tool_writes_a_new_file_and_never_overwrites_an_input(tmp_path):
+    a = _checkpoint(tmp_path / "a.pt", 1.0, 100)
+    b = _checkpoint(tmp_path / "b.pt", 3.0, 200)
+    before = a.read_bytes()
+    tool = [sys.executable, str(REPO / "tools" / "average_checkpoints.py")]
+    r = subprocess.run(tool + [str(a), str(a), str(b)], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "is one of the inputs" in r.stderr
+    assert a.read_bytes() == before
+    r = subprocess.run(tool + [str(tmp_path / "mean.pt"), str(a), str(b)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    mean = torch.load(tmp_path / "mean.pt", weights_only=False)
+    assert torch.equal(mean["state_dict"]["conv.weight"], torch.full((2, 2), 2.0))
+    r = subprocess.run(tool + [str(tmp_path / "x.pt"), str(a), str(tmp_path / "missing.pt")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "not found" in r.stderr and not (tmp_path / "x.pt").exists()

@@ -1,0 +1,43 @@
+"""Average the weights of training checkpoints of one architecture into a new checkpoint.
+
+    python tools/average_checkpoints.py OUT.pt runs/a/best.pt runs/b/best.pt [...]
+    humanseg export OUT.pt --onnx model.onnx
+
+See humanseg/training/checkpoint_average.py for what is averaged and what history the result carries.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+import torch
+
+from humanseg.errors import OutputError
+from humanseg.io.images import atomic_write_bytes
+from humanseg.training.checkpoint_average import AverageError, average_checkpoints
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="checkpoint to write (.pt)")
+    parser.add_argument("checkpoints", type=Path, nargs="+", help="two or more checkpoints of one architecture")
+    args = parser.parse_args(argv)
+    try:
+        if any(args.out.resolve() == p.resolve() for p in args.checkpoints):
+            raise AverageError(f"{args.out}: is one of the inputs; write the average to a new file")
+        state = average_checkpoints(args.checkpoints)
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(args.out, buffer.getvalue())
+    except (AverageError, OutputError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.out}: mean of {len(args.checkpoints)} checkpoints ({state['model']}, "
+          f"{state['training_samples']} cumulative samples)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
