@@ -17,6 +17,10 @@ class ModelError(HumansegError):
     """A model name or file is unknown or cannot be loaded."""
 
 
+class OptionError(HumansegError, ValueError):
+    """An option has a value the command cannot use (e.g. an unknown part or loss name)."""
+
+
 class DeviceError(HumansegError):
     """A camera or virtual camera is missing."""
 

@@ -40,10 +40,14 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--distill-weight", type=float, default=d.distill_weight,
                    help="weight of the BCE to the mean teacher label (0: no distillation)")
     p.add_argument("--matting-losses", default=json.dumps(d.matting_losses),
-                   help="matting models: JSON weights of the alpha losses l1, comp, grad, lap (default: %(default)s)")
+                   help="matting models: JSON weights of the alpha losses l1, mse, comp, grad, lap (default: %(default)s)")
     p.add_argument("--matting-seg-weight", type=float, default=d.matting_seg_weight,
                    help="matting models: weight of the segmentation losses (--losses + distillation); "
                         "default: %(default)s")
+    p.add_argument("--freeze", default="",
+                   help="comma-separated top-level parts of the model kept fixed, weights and batch-norm statistics "
+                        "(e.g. encoder,context,ups,head: train only a matting model's detail head on a frozen "
+                        "segmentation network)")
     p.add_argument("--store-size", type=int, default=d.store_size,
                    help="images live on the device letterboxed into SIZE x SIZE uint8 slots")
     p.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch, help="0: training images // batch size")
@@ -72,5 +76,6 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
         webcam_prob=a.webcam_prob, pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
         matting_losses=json.loads(a.matting_losses), matting_seg_weight=a.matting_seg_weight,
+        freeze=[c.strip() for c in a.freeze.split(",") if c.strip()],
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,
         val_every=a.val_every, checkpoint_minutes=a.checkpoint_minutes, init=a.init)

@@ -29,6 +29,7 @@ class TrainConfig:
     matting_losses: dict = field(default_factory=lambda: {"l1": 1.0, "comp": 0.5, "grad": 0.5, "lap": 1.0})
                                          # matting models only (losses/matting.py), on alpha vs the alpha target
     matting_seg_weight: float = 0.25     # matting models: the segmentation losses above (GT + distillation) x this
+    freeze: list[str] = field(default_factory=list)  # top-level model parts kept fixed (weights and BN statistics)
     store_size: int = 320                # images are kept on the device letterboxed into size x size uint8 slots
     steps_per_epoch: int = 0             # 0: labelled images // batch size
     cache: str = ""                      # folder to cache decoded stores in ("" : decode every run)

@@ -19,6 +19,7 @@ from .data.prefetch import Prefetcher
 from .data.sources import load_training_stores
 from .losses import MixedLoss
 from .losses.distill import SoftTargetLoss
+from .freeze import freeze_parts, train_mode, trainable_parameters
 from .losses.matting import MattingLoss
 from .models import create_model, input_channels, predicts_alpha
 from .validation import ValidationSet, validate
@@ -112,7 +113,6 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     the mixed ground-truth loss on samples with a human mask plus `distill_weight` x BCE to the mean
     of the teacher labels wherever a teacher label exists."""
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
     if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:  # OMP_NUM_THREADS=1: share a busy machine
@@ -121,6 +121,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
     root = Path(cfg.data)
     model = create_model(cfg.model, **cfg.model_kwargs).to(device)
+    frozen = freeze_parts(model, cfg.freeze)  # these two before the data loads: a wrong name fails at once
+    matting = MattingLoss(cfg.matting_losses) if predicts_alpha(model) else None
+    out.mkdir(parents=True, exist_ok=True)
     stores = load_training_stores(root, cfg.store_size, device, Path(cfg.cache) if cfg.cache else None, threads,
                                   cfg.limit_train, use_pseudo=cfg.pseudo_share > 0, use_clips=cfg.clip_share > 0,
                                   hold_out_clips=tuple(cfg.hold_out_clips))
@@ -145,8 +148,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on CPU (oneDNN) and on GPU
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     distill = SoftTargetLoss().to(device)
-    matting = MattingLoss(cfg.matting_losses) if predicts_alpha(model) else None
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(trainable_parameters(model), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = cfg.steps_per_epoch or max(1, len(stores.labelled) // batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
@@ -168,7 +170,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     use_amp = cfg.amp and device.type == "cuda"
     started = saved_at = time.time()
     for epoch in range(start_epoch, cfg.epochs):
-        model.train()
+        train_mode(model, frozen)
         t0, seen, loss_sum = time.time(), 0, torch.zeros((), device=device)
         first = epoch * steps_per_epoch
         batches = Prefetcher(maker.make, range(first, first + steps_per_epoch))  # next batch made beside this step

@@ -220,3 +220,54 @@ def test_matte_model_trains_exports_and_runs_in_the_segmenter(tiny_dataset, tmp_
     stream.segment(frame), stream.segment(frame)
     assert priors[0] is None and priors[1] is not None
     assert np.array_equal(priors[1], outputs[0])  # the previous output is the next frame's 4th channel
+
+
+def test_mse_has_a_hand_value_and_prefers_the_hedge_that_l1_does_not():
+    from humanseg.training.losses.matting import alpha_mse
+
+    a = torch.zeros(1, 2, 2)
+    b = torch.tensor([[[0.0, 0.5], [1.0, 0.1]]])
+    assert float(alpha_mse(b, a)) == pytest.approx((0.25 + 1.0 + 0.01) / 4, abs=1e-7)
+    # half the pixels are hair (alpha 1), half background (0), and the model cannot tell which
+    target = torch.tensor([[[0.0, 1.0, 0.0, 1.0]]])
+    hedge, sure = torch.full_like(target, 0.5), torch.ones_like(target)
+    assert float(alpha_l1(hedge, target)) == pytest.approx(float(alpha_l1(sure, target)))
+    assert float(alpha_mse(hedge, target)) == pytest.approx(0.25) and float(alpha_mse(sure, target)) == 0.5
+    _, parts = MattingLoss({"mse": 2.0})(b, a)
+    assert parts == {"mse": pytest.approx(0.315)}  # parts are unweighted
+
+
+def test_a_frozen_segmentation_network_keeps_its_weights_and_statistics_while_the_head_trains():
+    from humanseg.training.freeze import freeze_parts, train_mode, trainable_parameters
+
+    torch.manual_seed(0)
+    model = create_model("fast-portrait-matte")
+    frozen = freeze_parts(model, ["encoder", "context", "ups", "head"])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optimizer = torch.optim.SGD(trainable_parameters(model), lr=0.5)
+    for _ in range(2):
+        train_mode(model, frozen)
+        alpha = torch.softmax(model(torch.rand(2, 4, 32, 48) * 2 - 1), 1)[:, 1]
+        loss, _ = MattingLoss({"mse": 1.0})(alpha, torch.rand(2, 32, 48))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after = model.state_dict()
+    changed = {k.split(".")[0] for k in after if not torch.equal(after[k], before[k])}
+    assert changed == {"detail"}  # running means/variances of the frozen parts included
+    assert model.training and model.detail.training and not model.encoder.training
+
+
+def test_freezing_an_unknown_part_or_everything_is_refused_in_one_line(tiny_dataset, tmp_path):
+    from humanseg.training.freeze import freeze_parts
+
+    with pytest.raises(ValueError, match="every part"):
+        freeze_parts(create_model("fast-portrait"), ["encoder", "context", "ups", "head"])
+    r = run("train", "--model", "fast-portrait-matte", "--data", tiny_dataset, "--out", tmp_path / "x",
+            "--freeze", "encoder,backbone", "--device", "cpu")
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("humanseg: error: --freeze: backbone is not a part")
+    r = run("train", "--model", "fast-portrait-matte", "--data", tiny_dataset, "--out", tmp_path / "x",
+            "--matting-losses", '{"sad": 1}', "--device", "cpu")
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "unknown matting loss" in r.stderr
+    assert not (tmp_path / "x").exists()

@@ -2,6 +2,9 @@
 
 All take the predicted alpha and the target alpha as float NxHxW in [0, 1]:
 - "l1":   mean |alpha - target|.
+- "mse":  mean (alpha - target)^2. L1 is least at the median of the plausible alphas, MSE at their mean:
+          where the model cannot tell, L1 pushes towards a confident 0 or 1 and MSE towards the hedge
+          that the MSE metric (and the eye, on a soft edge) prefers.
 - "comp": compositional loss (Xu et al., Deep Image Matting, CVPR 2017) over pasted samples, whose
           foreground F and background B are known: mean |alpha F + (1 - alpha) B - I| / 255 with
           I = target F + (1 - target) B the composite made with the target, i.e.
@@ -18,11 +21,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...errors import OptionError
+
 DEFAULT_MATTING_WEIGHTS = {"l1": 1.0, "comp": 0.5, "grad": 0.5, "lap": 1.0}
 
 
 def alpha_l1(alpha: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (alpha - target).abs().mean()
+
+
+def alpha_mse(alpha: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (alpha - target).square().mean()
 
 
 def compositional(alpha: torch.Tensor, target: torch.Tensor, fg: torch.Tensor, bg: torch.Tensor,
@@ -75,14 +84,14 @@ def laplacian(alpha: torch.Tensor, target: torch.Tensor, levels: int = 5) -> tor
 class MattingLoss(nn.Module):
     """Weighted sum of named matting losses, e.g. {"l1": 1, "comp": 0.5, "grad": 0.5, "lap": 1}."""
 
-    NAMES = ("l1", "comp", "grad", "lap")
+    NAMES = ("l1", "mse", "comp", "grad", "lap")
 
     def __init__(self, weights: dict[str, float] | None = None):
         super().__init__()
         weights = DEFAULT_MATTING_WEIGHTS if weights is None else weights
         unknown = set(weights) - set(self.NAMES)
         if unknown:
-            raise ValueError(f"unknown matting loss(es) {sorted(unknown)}; choose from {list(self.NAMES)}")
+            raise OptionError(f"unknown matting loss(es) {sorted(unknown)}; choose from {list(self.NAMES)}")
         self.weights = dict(weights)
 
     def forward(self, alpha: torch.Tensor, target: torch.Tensor, fg: torch.Tensor | None = None,
@@ -96,7 +105,7 @@ class MattingLoss(nn.Module):
             if name == "comp":
                 value = compositional(alpha, target, fg.float(), bg.float(), pasted)
             else:
-                value = {"l1": alpha_l1, "grad": gradient, "lap": laplacian}[name](alpha, target)
+                value = {"l1": alpha_l1, "mse": alpha_mse, "grad": gradient, "lap": laplacian}[name](alpha, target)
             parts[name] = float(value.detach())
             total = total + weight * value
         return total, parts
