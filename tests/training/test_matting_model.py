@@ -271,3 +271,16 @@ def test_freezing_an_unknown_part_or_everything_is_refused_in_one_line(tiny_data
             "--matting-losses", '{"sad": 1}', "--device", "cpu")
     assert r.returncode != 0 and "Traceback" not in r.stderr and "unknown matting loss" in r.stderr
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("coarse, band, expected", [(20.0, 4.0, 20.0), (20.0, 0.0, 25.0), (0.0, 4.0, 5.0),
+                                                     (2.0, 4.0, 2.0 + 0.5 * 5.0)])
+def test_the_band_gate_lets_the_head_change_only_uncertain_pixels(coarse, band, expected):
+    """The segmentation head made constant (coarse person logit `coarse`) and the head's residual a
+    constant 5: gated by band_logit, the residual fades linearly to 0 at |coarse| = band."""
+    model = create_model("fast-portrait-matte", band_logit=band).eval()
+    with torch.no_grad():
+        model.head.weight.zero_(), model.head.bias.copy_(torch.tensor([-coarse / 2, coarse / 2]))
+        model.detail.residual.weight.zero_(), model.detail.residual.bias.fill_(5.0)
+        y = model(torch.rand(1, 4, 32, 48) * 2 - 1)
+    assert torch.allclose(y[:, 1], torch.full_like(y[:, 1], expected), atol=1e-4)

@@ -34,9 +34,10 @@ class DetailHead(nn.Module):
     and the 1/2 inputs are projected and added rather than concatenated, so that little memory
     traffic happens at 1/2. A 3x3 conv then mixes them and a 1x1 conv gives the residual logit."""
 
-    def __init__(self, c_decoder: int, c_stem: int, c_input: int, channels: int = 8):
+    def __init__(self, c_decoder: int, c_stem: int, c_input: int, channels: int = 8, band_logit: float = 0.0):
         super().__init__()
         self.with_input = c_input > 0
+        self.band_logit = float(band_logit)
         self.deep = ConvBNAct(c_decoder + 1, channels, 1, act="none")
         self.skip = ConvBNAct(c_stem + c_input, channels, 1, act="none")
         self.refine = ConvBNAct(channels, channels, 3)
@@ -49,7 +50,11 @@ class DetailHead(nn.Module):
         """decoder: NxCdxhxw and coarse: Nx1xhxw at 1/4; stem: NxCsxHsxWs at 1/2; x: the model input."""
         skip = torch.cat([stem, resize_to(x, stem)], 1) if self.with_input else stem
         y = resize_to(self.deep(torch.cat([decoder, coarse], 1)), stem) + self.skip(skip)
-        return resize_to(coarse, stem) + self.residual(self.refine(y))
+        coarse = resize_to(coarse, stem)
+        residual = self.residual(self.refine(y))
+        if self.band_logit > 0:  # only where the coarse map is unsure: 1 at logit 0, 0 from |logit| >= band_logit
+            residual = residual * (1 - coarse.abs() / self.band_logit).clamp(min=0)
+        return coarse + residual
 
 
 class FastPortraitMatte(FastPortrait):
@@ -57,12 +62,16 @@ class FastPortraitMatte(FastPortrait):
     init_from = ("fast-portrait-prior",)  # `train --init` takes such a checkpoint (.pt): all but `detail`
 
     def __init__(self, width: float = 1.0, decoder_channels: tuple[int, ...] = (48, 24, 16),
-                 detail_channels: int = 8, detail_input: bool = True):
+                 detail_channels: int = 8, detail_input: bool = True, band_logit: float = 0.0):
         """width, decoder_channels: as FastPortrait (keep them equal to a fast-portrait-prior
-        checkpoint to start from it). detail_channels: width of the 1/2-resolution detail head."""
+        checkpoint to start from it). detail_channels: width of the 1/2-resolution detail head.
+        band_logit > 0: the head's residual fades out linearly with the coarse logit's magnitude and is
+        0 from |logit| >= band_logit (4: probability outside 0.018-0.982), so the head changes the
+        segmentation network's map only in its uncertain band and cannot put specks or holes in the
+        confident person and background."""
         super().__init__(num_classes=2, in_channels=4, width=width, decoder_channels=decoder_channels)
         self.detail = DetailHead(decoder_channels[-1], self.encoder.out_channels[0], 4 if detail_input else 0,
-                                 detail_channels)
+                                 detail_channels, band_logit)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f2, f4, f8, f16 = self.encoder(x)
