@@ -61,6 +61,11 @@ def lr_at(step: int, total: int, warmup: int, base: float) -> float:
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
+def _fits_exactly(model, state_dict: dict) -> bool:
+    own = model.state_dict()
+    return own.keys() == state_dict.keys() and all(own[k].shape == v.shape for k, v in state_dict.items())
+
+
 def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
     """Load --init (a checkpoint or a humanseg ONNX export of the same architecture) into model.
 
@@ -82,10 +87,10 @@ def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=False)
         if state.get("model") in getattr(model, "init_from", ()):
             _load_shared_weights(model, state["state_dict"], path)
-        elif state.get("model") != cfg.model or state.get("model_kwargs", {}) != cfg.model_kwargs:
+        elif state.get("model") != cfg.model or not _fits_exactly(model, state["state_dict"]):
             raise FileNotFoundError(f"{path}: holds {state.get('model')} {state.get('model_kwargs')}, "
                                     f"not {cfg.model} {cfg.model_kwargs}")
-        else:
+        else:  # other kwargs whose weights are the same tensors (e.g. a matting head's band_logit) are fine
             model.load_state_dict(state["state_dict"])
         history = {"samples": int(state.get("training_samples", 0)), "runs": list(state.get("training_runs", []))}
     print(f"initialised from {path} ({history['samples']} earlier training samples, {len(history['runs'])} runs)")

@@ -284,3 +284,21 @@ def test_the_band_gate_lets_the_head_change_only_uncertain_pixels(coarse, band, 
         model.detail.residual.weight.zero_(), model.detail.residual.bias.fill_(5.0)
         y = model(torch.rand(1, 4, 32, 48) * 2 - 1)
     assert torch.allclose(y[:, 1], torch.full_like(y[:, 1], expected), atol=1e-4)
+
+
+def test_init_takes_a_checkpoint_of_the_same_model_whose_other_kwargs_keep_the_weights(tmp_path):
+    from humanseg.training.config import TrainConfig
+    from humanseg.training.trainer import initial_weights
+
+    torch.manual_seed(0)
+    plain = create_model("fast-portrait-matte")
+    torch.save({"model": "fast-portrait-matte", "model_kwargs": {}, "state_dict": plain.state_dict(),
+                "training_samples": 64}, tmp_path / "plain.pt")
+    gated = create_model("fast-portrait-matte", band_logit=4.0)
+    initial_weights(gated, TrainConfig(model="fast-portrait-matte", model_kwargs={"band_logit": 4.0},
+                                       init=str(tmp_path / "plain.pt")), [])
+    assert all(torch.equal(v, plain.state_dict()[k]) for k, v in gated.state_dict().items())
+    narrow = create_model("fast-portrait-matte", detail_channels=4)
+    with pytest.raises(FileNotFoundError, match="holds fast-portrait-matte"):
+        initial_weights(narrow, TrainConfig(model="fast-portrait-matte", model_kwargs={"detail_channels": 4},
+                                            init=str(tmp_path / "plain.pt")), [])
