@@ -31,6 +31,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--synth-prob", type=float, default=d.synth_prob, help="share of samples pasted onto a new background")
     p.add_argument("--webcam-prob", type=float, default=d.webcam_prob,
                    help="share of pasted samples cut to head and shoulders (doubled on landscape canvases)")
+    p.add_argument("--quarter-turn-prob", type=float, default=d.quarter_turn_prob,
+                   help="share of photos turned by 90 degrees either way, for people lying down or sideways "
+                        "shots (default: %(default)s)")
     p.add_argument("--pseudo-share", type=float, default=d.pseudo_share,
                    help="share of each batch drawn from <data>/pseudo (teacher labels only; 0: none)")
     p.add_argument("--clip-share", type=float, default=d.clip_share,
@@ -74,7 +77,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         class_weights=json.loads(a.class_weights) if a.class_weights else None, synth_prob=a.synth_prob,
         canvas=a.canvas, stride=a.stride, clip_share=a.clip_share,
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
-        webcam_prob=a.webcam_prob, pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
+        webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob, pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
         matting_losses=json.loads(a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         freeze=[c.strip() for c in a.freeze.split(",") if c.strip()],
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,

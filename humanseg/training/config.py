@@ -22,6 +22,7 @@ class TrainConfig:
     class_weights: list | None = None
     synth_prob: float = 0.5              # share of samples pasted onto a new background
     webcam_prob: float = 0.5             # of those, share cut to head and shoulders (doubled on landscape canvases)
+    quarter_turn_prob: float = 0.0       # share of photos turned 90 degrees (people lying down); 0: none
     pseudo_share: float = 0.25           # share of each batch from <data>/pseudo (teacher labels only); 0: none
     clip_share: float = 0.0              # share of each batch from <data>/pseudo/**/videos frames (real previous masks)
     hold_out_clips: list[str] = field(default_factory=list)  # clip stems left out of training (kept for evaluation)

@@ -222,3 +222,29 @@ def test_adaptive_batches_use_the_runtime_canvas():
     for aspect in (16 / 9, 9 / 16, 1.0):
         shapes.add(adaptive_canvas(round(1000 * aspect), 1000, 256 * 144, 16))
     assert shapes == {(256, 144), (144, 256), (192, 192)}
+
+
+@pytest.mark.parametrize("clockwise, k", [(True, -1), (False, 1)])
+def test_a_quarter_turn_map_turns_the_photo_by_90_degrees(clockwise, k):
+    from humanseg.training.data.batch_geometry import _turned_letterbox_matrix
+
+    # a 30 x 40 (w x h) photo at (5, 7) in its slot, on a 40 x 30 canvas: turned, it fills the canvas exactly
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (40, 30, 3)).astype(np.float32)
+    slot = np.zeros((64, 64, 3), np.float32)
+    slot[7:47, 5:35] = photo
+    one = torch.ones(1)
+    theta = _turned_letterbox_matrix(5 * one, 7 * one, 30 * one, 40 * one, 40, 30, 0.0,
+                                     torch.tensor([clockwise]))[:, :2]
+    got = warp(torch.from_numpy(slot).permute(2, 0, 1)[None], slot_points(theta, 40, 30))[0].permute(1, 2, 0).numpy()
+    assert got.shape == (30, 40, 3)
+    assert np.abs(got - np.rot90(photo, k)).max() < 1e-3  # np.rot90 k=-1: clockwise
+
+
+def test_quarter_turns_are_off_by_default_and_keep_the_batch_contract_when_on(stores):
+    plain, again = make(stores, step=2), make(stores, step=2, quarter_turn_prob=0.0)
+    assert torch.equal(plain.x, again.x)  # the default draws nothing more: earlier runs stay reproducible
+    turned = make(stores, step=2, quarter_turn_prob=1.0, synth_prob=0.0)
+    assert turned.x.shape == plain.x.shape and not torch.equal(turned.x, plain.x)
+    assert set(torch.unique(turned.labels).tolist()) <= {0, 1, IGNORE}
+    assert bool((turned.labels == 1).any())

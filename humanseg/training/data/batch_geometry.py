@@ -45,16 +45,21 @@ def _inverse_similarity(scale, angle, shift_x, shift_y, flip, width: int, height
 
 def letterbox_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Generator, augment: bool = True,
                    scale=(0.75, 1.35), max_angle: float = 15.0, max_shift: float = 0.15,
-                   max_stretch: float = 0.0) -> torch.Tensor:
+                   max_stretch: float = 0.0, quarter_turn_prob: float = 0.0) -> torch.Tensor:
     """Nx2x3 canvas -> slot maps; `boxes` Nx4 (x, y, w, h) content boxes in slot pixels.
 
     Without augmentation this is exactly the runtime's letterbox of the content box (with the same
-    `max_stretch` as runtime.letterbox.letterbox_box)."""
+    `max_stretch` as runtime.letterbox.letterbox_box). quarter_turn_prob > 0 (with augmentation): that
+    share of the samples is first turned by 90 degrees, either way (people lying down, a phone held
+    sideways without an orientation tag), and letterboxed at its turned size."""
     n, device = boxes.shape[0], boxes.device
-    px, py, pw, ph = placed_boxes(boxes[:, 2], boxes[:, 3], width, height, max_stretch)
-    kx, ky = boxes[:, 2] / pw, boxes[:, 3] / ph  # slot pixels per canvas pixel
-    zero = torch.zeros_like(kx)
-    to_slot = _matrix(kx, zero, boxes[:, 0] - px * kx, zero, ky, boxes[:, 1] - py * ky)
+    x0, y0, w, h = boxes.unbind(1)
+    to_slot = _letterbox_matrix(x0, y0, w, h, width, height, max_stretch)
+    if augment and quarter_turn_prob > 0:
+        turn = torch.rand(n, generator=gen, device=device) < quarter_turn_prob
+        clockwise = torch.rand(n, generator=gen, device=device) < 0.5
+        turned = _turned_letterbox_matrix(x0, y0, w, h, width, height, max_stretch, clockwise)
+        to_slot = torch.where(turn.view(n, 1, 1), turned, to_slot)
     if not augment:
         return to_slot[:, :2]
     s = uniform(n, *scale, gen, device)
@@ -64,6 +69,28 @@ def letterbox_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Gene
     ty = uniform(n, -max_shift, max_shift, gen, device) * height
     flip = torch.rand(n, generator=gen, device=device) < 0.5
     return (to_slot @ _inverse_similarity(s, angle, tx, ty, flip, width, height))[:, :2]
+
+
+def _letterbox_matrix(x0, y0, w, h, width: int, height: int, max_stretch: float) -> torch.Tensor:
+    """Nx3x3 canvas -> slot map of the runtime's letterbox of the content boxes (x0, y0, w, h)."""
+    px, py, pw, ph = placed_boxes(w, h, width, height, max_stretch)
+    kx, ky = w / pw, h / ph  # slot pixels per canvas pixel
+    zero = torch.zeros_like(kx)
+    return _matrix(kx, zero, x0 - px * kx, zero, ky, y0 - py * ky)
+
+
+def _turned_letterbox_matrix(x0, y0, w, h, width: int, height: int, max_stretch: float,
+                             clockwise: torch.Tensor) -> torch.Tensor:
+    """As _letterbox_matrix for the content turned by 90 degrees (clockwise where `clockwise`, else
+    anticlockwise): the turned content (h x w) is letterboxed, so canvas x runs along the slot's y."""
+    px, py, pw, ph = placed_boxes(h, w, width, height, max_stretch)
+    zero = torch.zeros_like(pw)
+    # clockwise: the slot's left column, read from its bottom up, becomes the canvas's top row
+    #   slot x = x0 + w (v - py) / ph,      slot y = y0 + h (1 - (u - px) / pw)
+    cw = _matrix(zero, w / ph, x0 - w * py / ph, -h / pw, zero, y0 + h + h * px / pw)
+    #   slot x = x0 + w (1 - (v - py) / ph), slot y = y0 + h (u - px) / pw
+    acw = _matrix(zero, -w / ph, x0 + w + w * py / ph, h / pw, zero, y0 - h * px / pw)
+    return torch.where(clockwise.view(-1, 1, 1), cw, acw)
 
 
 def placed_boxes(w: torch.Tensor, h: torch.Tensor, width: int, height: int, max_stretch: float = 0.0):

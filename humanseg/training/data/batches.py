@@ -66,6 +66,7 @@ class BatchSettings:
     prior: bool = False                  # make a previous-frame mask for 4-channel models
     matting: bool = False                # alpha targets (+ fg, bg) for matting models; the prior from alpha
     photometric: bool = True
+    quarter_turn_prob: float = 0.0       # share of the photos (not pasted people) turned 90 degrees, either way
 
 
 class BatchMaker:
@@ -121,7 +122,8 @@ class BatchMaker:
         webcam = torch.rand(n, generator=gen, device=device) < webcam_p
 
         stretch = ADAPTIVE_MAX_STRETCH if cfg.canvas == "adaptive" else 0.0  # as the runtime places frames
-        plain_theta = letterbox_maps(s["boxes"], width, height, gen, max_stretch=stretch)
+        plain_theta = letterbox_maps(s["boxes"], width, height, gen, max_stretch=stretch,
+                                     quarter_turn_prob=cfg.quarter_turn_prob)
         cut_off = s["person"][:, 3] >= s["boxes"][:, 1] + s["boxes"][:, 3] - 2  # the photo cuts the person off
         person_theta, cut = person_maps(s["person"], width, height, webcam, gen, cut_off)
         theta = torch.where(synth.view(n, 1, 1), person_theta, plain_theta)
