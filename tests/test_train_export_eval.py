@@ -61,6 +61,7 @@ def test_train_export_eval_end_to_end(tiny_dataset, tmp_path):
 def test_train_reports_missing_data_in_one_line(tmp_path):
     r = run("train", "--data", tmp_path / "nowhere", "--out", tmp_path / "o", "--epochs", "1")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "missing" in r.stderr
+    assert not (tmp_path / "o").exists()  # no empty run folder left behind
 
 
 def test_interrupted_training_says_its_checkpoints_are_kept(tmp_path, capsys, monkeypatch):

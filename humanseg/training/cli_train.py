@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..errors import OptionError
 from .config import TrainConfig
 
 
@@ -68,17 +69,32 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
 
 
+def _json(option: str, text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise OptionError(f"{option}: not valid JSON ({exc.msg} at character {exc.pos + 1}): {text}") from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise OptionError(f"--size: expected LONGxSHORT in pixels, e.g. 256x144, got {text!r}")
+    long_side, short_side = (int(p) for p in parts)
+    return long_side, short_side
+
+
 def config_from_args(a: argparse.Namespace) -> TrainConfig:
-    long_side, short_side = (int(v) for v in a.size.lower().split("x"))
+    """The config the arguments ask for; OptionError (one line) for a --size or JSON option that does not parse."""
     return TrainConfig(
-        model=a.model, model_kwargs=json.loads(a.model_kwargs), data=a.data, out=a.out,
-        size=(long_side, short_side), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
-        weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs, losses=json.loads(a.losses),
-        class_weights=json.loads(a.class_weights) if a.class_weights else None, synth_prob=a.synth_prob,
+        model=a.model, model_kwargs=_json("--model-kwargs", a.model_kwargs), data=a.data, out=a.out,
+        size=_size(a.size), epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
+        weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs, losses=_json("--losses", a.losses),
+        class_weights=_json("--class-weights", a.class_weights) if a.class_weights else None, synth_prob=a.synth_prob,
         canvas=a.canvas, stride=a.stride, clip_share=a.clip_share,
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
         webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob, pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
-        matting_losses=json.loads(a.matting_losses), matting_seg_weight=a.matting_seg_weight,
+        matting_losses=_json("--matting-losses", a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         freeze=[c.strip() for c in a.freeze.split(",") if c.strip()],
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,
         val_every=a.val_every, checkpoint_minutes=a.checkpoint_minutes, init=a.init)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from ..errors import OptionError
 from .config import TrainConfig
+from .config_check import check_config
 from .data.batches import Batch, BatchMaker, BatchSettings
 from .data.folders import check_pairs, find_pairs
 from .data.prefetch import Prefetcher
@@ -117,6 +119,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     Batches are made on the training device from uint8 tensor stores (data/batches.py); the loss is
     the mixed ground-truth loss on samples with a human mask plus `distill_weight` x BCE to the mean
     of the teacher labels wherever a teacher label exists."""
+    check_config(cfg)  # every option, before anything loads: a wrong value fails at once, in one line
     out = Path(cfg.out)
     seed_everything(cfg.seed)
     device = pick_device(cfg.device)
@@ -125,15 +128,19 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     threads = max(1, os.cpu_count() or 1) if cfg.workers < 0 else max(1, cfg.workers)
 
     root = Path(cfg.data)
-    model = create_model(cfg.model, **cfg.model_kwargs).to(device)
-    frozen = freeze_parts(model, cfg.freeze)  # these two before the data loads: a wrong name fails at once
+    try:
+        model = create_model(cfg.model, **cfg.model_kwargs).to(device)
+    except TypeError as exc:  # a keyword the architecture does not take
+        raise OptionError(f"--model-kwargs: {exc}") from None
+    frozen = freeze_parts(model, cfg.freeze)  # these three before the data loads: a wrong name fails at once
     matting = MattingLoss(cfg.matting_losses) if predicts_alpha(model) else None
-    out.mkdir(parents=True, exist_ok=True)
+    criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     stores = load_training_stores(root, cfg.store_size, device, Path(cfg.cache) if cfg.cache else None, threads,
                                   cfg.limit_train, use_pseudo=cfg.pseudo_share > 0, use_clips=cfg.clip_share > 0,
                                   hold_out_clips=tuple(cfg.hold_out_clips))
     print(f"on {device}: {stores.describe()}")
     val_pairs = load_split(root, "val")
+    out.mkdir(parents=True, exist_ok=True)  # only once the data is there: a wrong --data leaves no empty run folder
     size = (max(cfg.size), min(cfg.size))
     val_set = ValidationSet(val_pairs, size, cfg.canvas, cfg.stride)
     batch_size = min(cfg.batch_size, max(2, len(stores.labelled)))
@@ -152,7 +159,6 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         history = initial_weights(model, cfg, calibration)
         model.to(device)
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on CPU (oneDNN) and on GPU
-    criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     distill = SoftTargetLoss().to(device)
     optimizer = torch.optim.AdamW(trainable_parameters(model), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = cfg.steps_per_epoch or max(1, len(stores.labelled) // batch_size)

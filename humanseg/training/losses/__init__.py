@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...errors import OptionError
 from .connectivity import SemanticConnectivityLoss
 from .cross_entropy import CrossEntropyLoss
 from .dice import DiceLoss
@@ -24,7 +25,7 @@ class MixedLoss(nn.Module):
         super().__init__()
         unknown = set(weights) - set(LOSSES)
         if unknown:
-            raise ValueError(f"unknown loss(es) {sorted(unknown)}; choose from {sorted(LOSSES)}")
+            raise OptionError(f"--losses: unknown loss(es) {sorted(unknown)}; choose from {sorted(LOSSES)}")
         self.weights = dict(weights)
         self.losses = nn.ModuleDict({
             name: LOSSES[name](class_weights=class_weights) if name == "ce" else LOSSES[name]()

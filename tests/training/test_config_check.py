@@ -1,0 +1,57 @@
+"""Training options a run cannot use are refused in one line, before any data loads or any folder is made."""
+from dataclasses import replace
+
+import pytest
+
+from humanseg.errors import OptionError
+from humanseg.training.config import TrainConfig
+from humanseg.training.config_check import check_config
+
+
+def test_the_default_config_and_the_shipped_recipe_pass():
+    check_config(TrainConfig())
+    check_config(TrainConfig(model="fast-portrait-prior", canvas="adaptive", synth_prob=0.25, pseudo_share=0.1,
+                             clip_share=0.05, quarter_turn_prob=0.2, lr=0.0008, max_minutes=80, val_every=8))
+
+
+@pytest.mark.parametrize("change, phrase", [
+    ({"quarter_turn_prob": 1.5}, "--quarter-turn-prob: a share between 0 and 1, got 1.5"),
+    ({"synth_prob": -0.1}, "--synth-prob: a share between 0 and 1"),
+    ({"webcam_prob": float("nan")}, "--webcam-prob: expected a number"),
+    ({"pseudo_share": 0.6, "clip_share": 0.4}, "leave room for labelled photos"),
+    ({"batch_size": 1}, "--batch-size: must be at least 2, got 1"),
+    ({"epochs": 2.5}, "--epochs: expected a whole number"),
+    ({"lr": 0.0}, "--lr: must be above 0"),
+    ({"checkpoint_minutes": -1.0}, "--checkpoint-minutes: must be above 0"),
+    ({"max_minutes": -3.0}, "--max-minutes: must be at least 0"),
+    ({"distill_weight": -0.5}, "--distill-weight: must be at least 0"),
+    ({"size": (256, 8)}, "--size: two whole numbers of at least --stride (16)"),
+    ({"model_kwargs": [1]}, "--model-kwargs: expected a JSON object"),
+    ({"losses": {}}, "--losses: expected a JSON object of loss weights"),
+    ({"losses": {"ce": -1}}, "--losses: the weight of 'ce' is negative"),
+    ({"matting_losses": {"l1": "x"}}, "--matting-losses: expected a number"),
+    ({"class_weights": [1.0]}, "--class-weights: expected a JSON list with one weight per class"),
+    ({"class_weights": [1.0, -2.0]}, "--class-weights: weights must not be negative"),
+])
+def test_an_unusable_value_names_its_option(change, phrase):
+    with pytest.raises(OptionError) as caught:
+        check_config(replace(TrainConfig(), **change))
+    assert phrase in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["--size", "256by144"], "--size: expected LONGxSHORT in pixels"),
+    (["--losses", "{bad"], "--losses: not valid JSON"),
+    (["--model-kwargs", "{"], "--model-kwargs: not valid JSON"),
+    (["--losses", '{"focal": 1}'], "--losses: unknown loss(es) ['focal']"),
+    (["--model", "fast-portrait", "--model-kwargs", '{"depth": 3}'], "--model-kwargs: "),
+    (["--quarter-turn-prob", "2"], "--quarter-turn-prob: a share between 0 and 1"),
+])
+def test_the_train_command_refuses_in_one_line_and_makes_no_run_folder(tmp_path, capsys, args, phrase):
+    from humanseg.cli import main
+
+    (tmp_path / "data").mkdir()
+    code = main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--device", "cpu", *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and phrase in err, err
+    assert not (tmp_path / "run").exists()
