@@ -2,7 +2,8 @@
 
 Accuracy: each model segments every validation image at full resolution: ours through
 `Segmenter.segment` exactly as `humanseg image` and `humanseg eval` run it (adaptive models on their
-aspect-adaptive canvas at the still-image budget, runtime/budget.py; --canvas-pixels overrides it),
+aspect-adaptive canvas at the still-image budget, runtime/budget.py; --canvas-pixels overrides it;
+averaged with the mirror image's output, Segmenter's mirror_average, unless --mirror-average says otherwise),
 the peers through their own pre-processing. Masks are thresholded at 0.5 and scored with humanseg's
 metrics (mIoU from summed intersections/unions, foreground IoU, boundary F, semantic connectivity),
 overall and per source. Speed: whole-frame latency on a 1280x720 frame (frame -> mask, our models at
@@ -42,6 +43,10 @@ def main() -> None:
                     help="shipped name or .onnx path; repeat to compare several (default: portrait)")
     ap.add_argument("--canvas-pixels", type=int, default=None,
                     help="canvas budget of adaptive models for the accuracy run (default: the still-image budget)")
+    ap.add_argument("--mirror-average", choices=("auto", "on", "off", "both"), default="auto",
+                    help="Segmenter's mirror averaging for the accuracy run (auto: on at the still budget, as "
+                         "`humanseg image`); both: each model twice, with and without (the 720p frame time is "
+                         "always the video path's, without)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -50,8 +55,10 @@ def main() -> None:
                          "(default: off, Segmenter()'s default; it applies to the whole process, so to the peers too)")
     a = ap.parse_args()
 
-    models = {f"humanseg {m}": Segmenter(m, threads=a.threads, reuse_buffers=a.reuse_buffers,
-                                         canvas_pixels=a.canvas_pixels or "still") for m in (a.model or ["portrait"])}
+    choices = {"auto": [None], "on": [True], "off": [False], "both": [True, False]}[a.mirror_average]
+    models = {f"humanseg {m}" + ("" if mirror is None else " mirror-averaged" if mirror else " single pass"):
+              Segmenter(m, threads=a.threads, reuse_buffers=a.reuse_buffers, canvas_pixels=a.canvas_pixels or "still",
+                        mirror_average=mirror) for m in (a.model or ["portrait"]) for mirror in choices}
     models.update({name: PeerModel(name, a.threads) for name in available_peers()})
     pairs = find_pairs(a.data)
     sources = sorted({source_of(p) for p in pairs})
@@ -63,7 +70,8 @@ def main() -> None:
             scores[name].add(model.segment(image) >= 0.5, label, source_of(pair))
 
     frame = cv2.resize(read_image(pairs[0].image), (1280, 720))
-    live = {name: (lambda m=model: m.segment(frame, canvas_pixels="video")) if isinstance(model, Segmenter)
+    live = {name: (lambda m=model: m.segment(frame, canvas_pixels="video", mirror_average=False))
+            if isinstance(model, Segmenter)
             else (lambda m=model: m.segment(frame)) for name, model in models.items()}
     times = {m: [] for m in models}
     for _ in range(10):
@@ -92,7 +100,8 @@ def main() -> None:
         if isinstance(model, Segmenter):
             budget = model.budget()
             live = "%dx%d" % model.canvas_size(1280, 720, "video")
-            canvas = (f"{budget} px adaptive" if budget else "fixed") + f", {live}"
+            canvas = ((f"{budget} px adaptive" if budget else "fixed") + (" mirror-averaged" if model.mirror_average
+                                                                          else "") + f", {live}")
         else:
             canvas = "stretch to %dx%d" % model.spec.size
         results[name] = {**{k: round(v, 4) for k, v in s.items()}, "canvas": canvas,

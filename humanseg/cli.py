@@ -164,7 +164,26 @@ def canvas_args(use: str):
                        help=f"pixels of the model canvas for adaptive models, whose canvas follows each frame's "
                             f"shape (1 to {MAX_CANVAS_PIXELS}; default: {default}, e.g. "
                             f"{256 * 144 * scale} for a 256x144 model); legacy fixed-canvas models ignore it")
+        mirror_average_arg(p, use)
     return add
+
+
+def mirror_average_arg(p, use: str) -> None:
+    """--mirror-average auto|on|off; auto is on for photos ("still") and off for live video."""
+    auto = "on for images" if use == "still" else "off for video frames" if use == "video" else \
+        "on for images, off for videos"
+    p.add_argument("--mirror-average", choices=("auto", "on", "off"), default="auto",
+                   help=f"also run the model on the mirror image and average the two (about +0.4 mIoU points on "
+                        f"our validation photos, twice the model's time; default: auto, {auto})")
+
+
+def mirror_average(a, use: str) -> bool | None:
+    """The Segmenter's mirror_average for --mirror-average: True/False, or None (its own rule) for auto on a
+    batch; auto on one command is on exactly for the "still" use."""
+    choice = getattr(a, "mirror_average", "auto")
+    if choice == "auto":
+        return use == "still" if use in ("still", "video") else None
+    return choice == "on"
 
 
 def canvas_pixels(text: str) -> int:
@@ -200,7 +219,7 @@ def _segmenter(a, use: str, reuse_buffers: bool = False):
     post = PostProcess(threshold=a.threshold, gate=tuple(a.gate) if a.gate else None, keep_largest=a.keep_largest,
                        refine=a.refine, feather=a.feather)
     return Segmenter(a.model, threads=a.threads, postprocess=post, reuse_buffers=reuse_buffers,
-                     canvas_pixels=a.canvas_pixels or use)
+                     canvas_pixels=a.canvas_pixels or use, mirror_average=mirror_average(a, use))
 
 
 def _effect(a, use: str = "still"):
@@ -279,6 +298,7 @@ def batch_args(p):
     p.add_argument("--canvas-pixels", type=canvas_pixels, default=None, metavar="N",
                    help="pixels of the model canvas for adaptive models (default: the still-image budget for "
                         "images and the model's own for videos, as `image` and `video` use)")
+    mirror_average_arg(p, "batch")
 
 
 @command("batch", "a folder tree or a list of images and videos into a mirrored output folder, on a process pool "
@@ -292,7 +312,8 @@ def cmd_batch(a):
     post = PostProcess(threshold=a.threshold, gate=tuple(a.gate) if a.gate else None, keep_largest=a.keep_largest,
                        refine=a.refine, feather=a.feather)
     settings = BatchSettings(model=a.model, threads=a.threads, effect=_effect(a), postprocess=post,
-                             canvas_pixels=a.canvas_pixels, temporal=a.temporal, keep_partial=a.keep_partial)
+                             canvas_pixels=a.canvas_pixels, mirror_average=mirror_average(a, "batch"),
+                             temporal=a.temporal, keep_partial=a.keep_partial)
     engine = make_engine(a.engine, a.workers, a.address, a.cpus_per_actor, a.gpus_per_actor)
     summary = run_batch(a.input, a.output, settings, engine, a.manifest)
     print(json.dumps(summary))
@@ -366,7 +387,7 @@ def cmd_eval(a):
     from .runtime.postprocess import PostProcess
 
     print(json.dumps(evaluate(a.model, a.data, a.csv, a.threads, canvas_pixels=a.canvas_pixels or "still",
-                              postprocess=PostProcess(refine=a.refine))))
+                              postprocess=PostProcess(refine=a.refine), mirror_average=mirror_average(a, "still"))))
     return 0
 
 
@@ -446,7 +467,7 @@ def cmd_serve(a):
     check_port_free(a.host, a.port)
     app = create_app(ServerConfig(model=a.model, workers=a.workers, queue=a.queue,
                                   max_upload_bytes=int(a.max_upload_mb * 2**20), max_pixels=a.max_pixels,
-                                  canvas_pixels=a.canvas_pixels))
+                                  canvas_pixels=a.canvas_pixels, mirror_average=mirror_average(a, "still")))
     print(f"humanseg serving on http://{a.host}:{a.port} (docs: /docs)", flush=True)
     uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
     return 0

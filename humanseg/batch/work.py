@@ -36,8 +36,13 @@ class BatchSettings:
     effect: object = field(default_factory=_default_effect)
     postprocess: PostProcess = field(default_factory=PostProcess)
     canvas_pixels: int | None = None
+    mirror_average: bool | None = None   # None: on for images, off for videos (as `image` and `video`)
     temporal: str = AUTO
     keep_partial: bool = False
+
+    def mirror_for(self, kind: str) -> bool:
+        """Whether files of this kind ("image" or "video") are segmented with mirror averaging."""
+        return kind == "image" if self.mirror_average is None else self.mirror_average
 
     def new_effect(self):
         return copy.deepcopy(self.effect)
@@ -69,7 +74,8 @@ class BatchSettings:
 
         check_postprocess(self.postprocess)
         parts = {"model": resolve_model(self.model), "effect": self.effect, "postprocess": self.postprocess,
-                 "canvas_pixels": self.canvas_pixels or ("still" if kind == "image" else "video")}
+                 "canvas_pixels": self.canvas_pixels or ("still" if kind == "image" else "video"),
+                 "mirror_average": self.mirror_for(kind)}
         if kind == "video":
             parts.update(temporal=self.temporal, keep_partial=self.keep_partial)
         return describe(parts)
@@ -92,7 +98,8 @@ class FileWorker:
 
             s = self.settings
             self._segmenters[use] = Segmenter(s.model, threads=self.threads, postprocess=s.postprocess,
-                                              reuse_buffers=True, canvas_pixels=s.canvas_pixels or use)
+                                              reuse_buffers=True, canvas_pixels=s.canvas_pixels or use,
+                                              mirror_average=s.mirror_for("image" if use == "still" else "video"))
         return self._segmenters[use]
 
     def __call__(self, job: Job) -> dict:

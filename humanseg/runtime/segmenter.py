@@ -36,17 +36,22 @@ class Segmenter:
         about this many pixels, runtime/canvas.py): a number of pixels, "video" or None (the model's own
         budget) or "still" (BUDGET_SCALE["still"] times it, what convert_image and the image, eval and
         serve commands use). Legacy fixed-canvas models (no humanseg.canvas_pixels metadata) ignore it.
+    mirror_average: also run the network on the mirror image of each canvas and average the two outputs
+        (logits): more symmetric masks, about +0.4 mIoU points on the validation set (benchmarks/RESULTS.md), for
+        twice the network's time. None (default): on when canvas_pixels is "still" (photos), off otherwise
+        (live video keeps its frame rate). A call of `segment` may override it.
     """
 
     def __init__(self, model: str | Path = "portrait", providers: list[str] | None = None, threads: int | None = None,
                  postprocess: PostProcess | None = None, reuse_buffers: bool = False,
-                 canvas_pixels: int | str | None = None):
+                 canvas_pixels: int | str | None = None, mirror_average: bool | None = None):
         check_canvas_pixels(canvas_pixels)
         if reuse_buffers:
             reuse_large_buffers()
         self.session = ModelSession(model, providers, threads)
         self.postprocess = postprocess or PostProcess()
         self.canvas_pixels = canvas_pixels
+        self.mirror_average = canvas_pixels == "still" if mirror_average is None else bool(mirror_average)
 
     @property
     def input_channels(self) -> int:
@@ -79,21 +84,30 @@ class Segmenter:
         size = self.canvas_size(frame.shape[1], frame.shape[0], canvas_pixels)
         return canvas_image(frame, size, order, ADAPTIVE_MAX_STRETCH if self.session.adaptive else 0.0)
 
-    def infer(self, canvas_bgr: np.ndarray, prior: np.ndarray | None = None) -> np.ndarray:
+    def infer(self, canvas_bgr: np.ndarray, prior: np.ndarray | None = None,
+              mirror_average: bool | None = None) -> np.ndarray:
         """Canvas -> float32 hxw person probability. prior: float32 hxw in [0, 1], the 4th input channel
-        of 4-channel models (None: all zeros); 3-channel models ignore it."""
-        return person_probability(self.session.run(model_input(canvas_bgr, self.session.input_channels, prior)))
+        of 4-channel models (None: all zeros); 3-channel models ignore it. mirror_average: average with the
+        output for the mirrored canvas (None: the segmenter's own setting)."""
+        x = model_input(canvas_bgr, self.session.input_channels, prior)
+        logits = self.session.run(x)
+        if self.mirror_average if mirror_average is None else mirror_average:
+            mirrored = self.session.run(np.ascontiguousarray(x[..., ::-1]))
+            logits = (logits + mirrored[..., ::-1]) * np.float32(0.5)
+        return person_probability(logits)
 
-    def canvas_probability(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None):
+    def canvas_probability(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None,
+                           mirror_average: bool | None = None):
         """(float32 hxw person probability on the model canvas, box, letterboxed BGR canvas); no prior."""
         canvas, box = self.canvas_input(frame, order, canvas_pixels)
-        return self.infer(canvas), box, canvas
+        return self.infer(canvas, mirror_average=mirror_average), box, canvas
 
-    def segment(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None) -> np.ndarray:
+    def segment(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None,
+                mirror_average: bool | None = None) -> np.ndarray:
         """uint8 frame (HxW, HxWx3 or HxWx4; BGR unless order="rgb") -> float32 HxW person map in [0, 1].
-        A single image: 4-channel models get an all-zero previous mask. canvas_pixels: this call's
-        budget instead of the segmenter's own (adaptive models)."""
-        prob, box, _ = self.canvas_probability(frame, order, canvas_pixels)
+        A single image: 4-channel models get an all-zero previous mask. canvas_pixels and mirror_average:
+        this call's budget (adaptive models) and mirror averaging instead of the segmenter's own."""
+        prob, box, _ = self.canvas_probability(frame, order, canvas_pixels, mirror_average)
         return self.finish(to_frame(prob, box, frame.shape), frame, order)
 
     def finish(self, mask: np.ndarray, frame: np.ndarray, order: str = "bgr") -> np.ndarray:

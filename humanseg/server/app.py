@@ -131,7 +131,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         with segmenters_lock:
             if name not in segmenters:
                 segmenters[name] = Segmenter(model_files[name], threads=cfg.threads_per_worker,
-                                             canvas_pixels=cfg.canvas_pixels or "still")
+                                             canvas_pixels=cfg.canvas_pixels or "still",
+                                             mirror_average=cfg.mirror_average is not False)
             return segmenters[name]
 
     segmenter_for(default_model)  # load the default model at start-up, not on the first request

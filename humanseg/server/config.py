@@ -13,4 +13,5 @@ class ServerConfig:
     max_pixels: int = 40_000_000
     threads_per_worker: int = 1
     canvas_pixels: int | None = None     # canvas budget of adaptive models; None: "still" (runtime/budget.py)
+    mirror_average: bool | None = None   # Segmenter's option; None: on (the service segments photos)
     max_canvas_pixels: int = 1024 * 1024  # the most a request's canvas_pixels may ask for

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import torch
 
+from ..errors import HumansegError
+from .checkpoint_file import read_checkpoint
+
 
 class AverageError(ValueError):
     """Checkpoints that cannot be averaged (missing, or of different architectures)."""
@@ -22,9 +25,10 @@ def average_checkpoints(paths: list[Path]) -> dict:
         raise AverageError("give at least two checkpoints to average")
     states = []
     for path in paths:
-        if not Path(path).is_file():
-            raise AverageError(f"{path}: checkpoint not found")
-        states.append(torch.load(path, map_location="cpu", weights_only=False))
+        try:
+            states.append(read_checkpoint(path))
+        except HumansegError as exc:  # missing, unreadable or not a checkpoint
+            raise AverageError(str(exc)) from None
     first = states[0]
     for path, state in zip(paths[1:], states[1:]):
         same = (state.get("model"), state.get("model_kwargs")) == (first.get("model"), first.get("model_kwargs"))

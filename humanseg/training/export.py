@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError, ModelError
+from .checkpoint_file import read_checkpoint
 from .models import create_model, input_channels
 
 PARITY_TOLERANCE = 1e-3  # max abs difference of logits between PyTorch and ONNX Runtime
@@ -22,13 +23,11 @@ DEFAULT_STRIDE = 16      # adaptive canvas sides are multiples of this (training
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
     """Returns (model in eval mode, checkpoint dict without weights)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: checkpoint not found")
+    state = read_checkpoint(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
         model = create_model(state["model"], **state.get("model_kwargs", {}))
         model.load_state_dict(state["state_dict"])
-    except (KeyError, RuntimeError, EOFError, OSError) as exc:
+    except (KeyError, RuntimeError, TypeError) as exc:  # weights or kwargs that do not fit the named model
         raise ModelError(f"{path}: not a humanseg checkpoint ({exc.__class__.__name__})") from exc
     model.eval()
     return model, {k: v for k, v in state.items() if k not in ("state_dict", "optimizer")}

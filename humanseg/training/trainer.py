@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ..errors import OptionError
+from ..errors import InputError, OptionError
 from .config import TrainConfig
+from .checkpoint_file import read_checkpoint
 from .config_check import check_config
 from .data.batches import Batch, BatchMaker, BatchSettings
 from .data.folders import check_pairs, find_pairs
@@ -68,6 +69,17 @@ def _fits_exactly(model, state_dict: dict) -> bool:
     return own.keys() == state_dict.keys() and all(own[k].shape == v.shape for k, v in state_dict.items())
 
 
+def _check_init_file(cfg: TrainConfig) -> None:
+    """A missing or unreadable --init fails before the data loads (a .pt is read once more in initial_weights)."""
+    if not cfg.init:
+        return
+    path = Path(cfg.init)
+    if not path.is_file():
+        raise InputError(f"{path}: --init file not found")
+    if path.suffix.lower() != ".onnx":
+        read_checkpoint(path)
+
+
 def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
     """Load --init (a checkpoint or a humanseg ONNX export of the same architecture) into model.
 
@@ -86,7 +98,7 @@ def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
         history = {"samples": int(meta.get("humanseg.training_samples", 0)),
                    "runs": json.loads(meta.get("humanseg.training_runs", "[]"))}
     else:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = read_checkpoint(path)
         if state.get("model") in getattr(model, "init_from", ()):
             _load_shared_weights(model, state["state_dict"], path)
         elif state.get("model") != cfg.model or not _fits_exactly(model, state["state_dict"]):
@@ -132,6 +144,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         model = create_model(cfg.model, **cfg.model_kwargs).to(device)
     except TypeError as exc:  # a keyword the architecture does not take
         raise OptionError(f"--model-kwargs: {exc}") from None
+    _check_init_file(cfg)
     frozen = freeze_parts(model, cfg.freeze)  # these three before the data loads: a wrong name fails at once
     matting = MattingLoss(cfg.matting_losses) if predicts_alpha(model) else None
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
@@ -168,7 +181,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     start_epoch, best, rows, samples = 0, -1.0, [], 0
     last_path, best_path, log_path = out / "last.pt", out / "best.pt", out / "log.csv"
     if resume and last_path.exists():
-        state = torch.load(last_path, map_location=device, weights_only=False)
+        state = read_checkpoint(last_path, device)
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, best, rows = state["epoch"] + 1, state["best_miou"], state["log"]
