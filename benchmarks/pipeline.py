@@ -179,12 +179,17 @@ def teacher_labels(clip: str, frames: list[np.ndarray]) -> dict[int, np.ndarray]
     return labels
 
 
+def static_pixels(previous: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """Bool HxW: pixels whose image did not change between two BGR frames (|5x5-blurred gray difference| < 6)."""
+    g0 = cv2.cvtColor(previous, cv2.COLOR_BGR2GRAY).astype(np.int16)
+    g1 = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.int16)
+    return np.abs(cv2.blur(g1, (5, 5)) - cv2.blur(g0, (5, 5))) < 6
+
+
 def flicker(masks: list[np.ndarray], frames: list[np.ndarray]) -> float:
     changes = []
     for i in range(1, len(frames)):
-        g0 = cv2.cvtColor(frames[i - 1], cv2.COLOR_BGR2GRAY).astype(np.int16)
-        g1 = cv2.cvtColor(frames[i], cv2.COLOR_BGR2GRAY).astype(np.int16)
-        static = np.abs(cv2.blur(g1, (5, 5)) - cv2.blur(g0, (5, 5))) < 6
+        static = static_pixels(frames[i - 1], frames[i])
         if static.any():
             changes.append(float(np.abs(masks[i] - masks[i - 1])[static].mean()))
     return float(np.mean(changes))
