@@ -109,9 +109,12 @@ def test_eval_prints_one_json_line(tiny_dataset, tmp_path):
     assert r.returncode == 0, r.stderr
     scores = json.loads(r.stdout)
     assert set(scores) == {"miou", "fg_iou", "boundary_f", "sc", "n_images", "ms_per_image", "canvas_pixels",
-                           "per_source"}
+                           "mirror_average", "per_source"}
     assert scores["n_images"] == 4 and 0 <= scores["miou"] <= 1
     assert scores["canvas_pixels"] == 46080           # the shipped model's still budget: 1.25 x 256 x 144
+    assert scores["mirror_average"] is True           # as `humanseg image` segments a photo
+    single = json.loads(humanseg("eval", "--data", tiny_dataset / "val", "--mirror-average", "off").stdout)
+    assert single["mirror_average"] is False
     assert set(scores["per_source"]) == {"toy"} and scores["per_source"]["toy"]["n_images"] == 4
     assert scores["per_source"]["toy"]["miou"] == scores["miou"] and "boundary_f" in scores["per_source"]["toy"]
     assert len((tmp_path / "rows.csv").read_text().splitlines()) == 5
