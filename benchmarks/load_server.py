@@ -3,6 +3,7 @@ clients post the example photo for a bounded time. Prints requests/s, p50/p99 la
 counts (503s from back-pressure counted apart) and the server's peak resident memory.
 
     python benchmarks/load_server.py [--clients 16] [--seconds 20] [--workers 2] [--queue 8]
+        [--serve-args "--model other.onnx --mirror-average off"]
 """
 from __future__ import annotations
 
@@ -41,10 +42,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--queue", type=int, default=8)
     ap.add_argument("--return", dest="kind", default="composite")
+    ap.add_argument("--serve-args", default="", help="more options for `humanseg serve`, one string")
     a = ap.parse_args()
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "humanseg", "serve", "--port", str(port), "--workers",
-                               str(a.workers), "--queue", str(a.queue)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               str(a.workers), "--queue", str(a.queue), *a.serve_args.split()], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -96,7 +98,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     print(f"| {a.clients} | {a.workers}/{a.queue} | {wall:.1f} | {ok / wall:.1f} | {np.percentile(lat, 50):.1f} | "
           f"{np.percentile(lat, 99):.1f} | {busy} | {errors} | {rss:.0f} |")
-    print(f"request: POST /v1/segment, 640x360 JPEG (examples/astronaut.jpg), return={a.kind}; status counts {dict(codes)}")
+    print(f"request: POST /v1/segment, 640x360 JPEG (examples/astronaut.jpg), return={a.kind}; "
+          f"serve options: {a.serve_args or '(defaults)'}; status counts {dict(codes)}")
 
 
 if __name__ == "__main__":
