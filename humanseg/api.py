@@ -120,7 +120,7 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     model = getattr(getattr(segmenter, "session", None), "path", None) or type(segmenter).__qualname__
     budget = segmenter.budget() if callable(getattr(segmenter, "budget", None)) else None
     settings = describe({"model": model, "effect": effect, "postprocess": getattr(segmenter, "postprocess", None),
-                         "canvas_pixels": budget})
+                         "canvas_pixels": budget, "mirror_average": getattr(segmenter, "mirror_average", None)})
     manifest = _ResumeManifest(out / RESUME_MANIFEST)
     done = skipped = 0
     failed: list[str] = []

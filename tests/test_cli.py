@@ -215,6 +215,9 @@ def test_folder_resume_redoes_outputs_made_with_other_settings_or_inputs(tmp_pat
     os.utime(src / "a.png", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))               # input edited
     code, out, _ = run_main(capsys, "image", src, dst, "--bg", "color:#FFFFFF", "--threshold", "0.5")
     assert summary(out)["written"] == 1
+    code, out, _ = run_main(capsys, "image", src, dst, "--bg", "color:#FFFFFF", "--threshold", "0.5",
+                            "--mirror-average", "off")                                 # one pass instead of two
+    assert summary(out)["written"] == 1
     assert not list(dst.glob("*.part")) and not list(dst.glob(".*.part"))
 
 

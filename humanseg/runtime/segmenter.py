@@ -37,7 +37,7 @@ class Segmenter:
         budget) or "still" (BUDGET_SCALE["still"] times it, what convert_image and the image, eval and
         serve commands use). Legacy fixed-canvas models (no humanseg.canvas_pixels metadata) ignore it.
     mirror_average: also run the network on the mirror image of each canvas and average the two outputs
-        (logits): more symmetric masks, about +0.4 mIoU points on the validation set (benchmarks/RESULTS.md), for
+        (logits): more symmetric masks, about +0.35 mIoU points on the validation set (benchmarks/RESULTS.md), for
         twice the network's time. None (default): on when canvas_pixels is "still" (photos), off otherwise
         (live video keeps its frame rate). A call of `segment` may override it.
     """
