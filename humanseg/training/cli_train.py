@@ -35,6 +35,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quarter-turn-prob", type=float, default=d.quarter_turn_prob,
                    help="share of photos turned by 90 degrees either way, for people lying down or sideways "
                         "shots (default: %(default)s)")
+    p.add_argument("--small-person-prob", type=float, default=d.small_person_prob,
+                   help="share of whole pasted people placed small, 12-40%% of the canvas height, as people in "
+                        "street scenes (default: %(default)s)")
+    p.add_argument("--budget-scale", default=",".join(f"{v:g}" for v in d.budget_scale),
+                   help="adaptive canvas: each batch's pixel budget times a factor drawn from LOW,HIGH, e.g. 1,1.56 "
+                        "to train for photos, which are segmented at 1.25x the video budget (default: %(default)s)")
     p.add_argument("--pseudo-share", type=float, default=d.pseudo_share,
                    help="share of each batch drawn from <data>/pseudo (teacher labels only; 0: none)")
     p.add_argument("--clip-share", type=float, default=d.clip_share,
@@ -84,6 +90,14 @@ def _size(text: str) -> tuple[int, int]:
     return long_side, short_side
 
 
+def _pair(option: str, text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(p) for p in text.split(","))
+    except ValueError:
+        raise OptionError(f"{option}: expected LOW,HIGH, e.g. 1,1.56, got {text!r}") from None
+    return low, high
+
+
 def config_from_args(a: argparse.Namespace) -> TrainConfig:
     """The config the arguments ask for; OptionError (one line) for a --size or JSON option that does not parse."""
     return TrainConfig(
@@ -93,7 +107,8 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         class_weights=_json("--class-weights", a.class_weights) if a.class_weights else None, synth_prob=a.synth_prob,
         canvas=a.canvas, stride=a.stride, clip_share=a.clip_share,
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
-        webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob, pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
+        webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob,
+        small_person_prob=a.small_person_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
         matting_losses=_json("--matting-losses", a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         freeze=[c.strip() for c in a.freeze.split(",") if c.strip()],
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,

@@ -23,6 +23,9 @@ class TrainConfig:
     synth_prob: float = 0.5              # share of samples pasted onto a new background
     webcam_prob: float = 0.5             # of those, share cut to head and shoulders (doubled on landscape canvases)
     quarter_turn_prob: float = 0.0       # share of photos turned 90 degrees (people lying down); 0: none
+    small_person_prob: float = 0.0       # of whole pasted people, share placed small (12-40% of the canvas height)
+    budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive canvas: each batch's pixel budget x a factor drawn
+                                         # in this range (photos are segmented at 1.25x the video budget)
     pseudo_share: float = 0.25           # share of each batch from <data>/pseudo (teacher labels only); 0: none
     clip_share: float = 0.0              # share of each batch from <data>/pseudo/**/videos frames (real previous masks)
     hold_out_clips: list[str] = field(default_factory=list)  # clip stems left out of training (kept for evaluation)

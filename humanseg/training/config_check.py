@@ -9,7 +9,7 @@ from numbers import Real
 from ..errors import OptionError
 from .config import TrainConfig
 
-SHARES = ("synth_prob", "webcam_prob", "quarter_turn_prob", "pseudo_share", "clip_share", "portrait_share")
+SHARES = ("synth_prob", "webcam_prob", "quarter_turn_prob", "small_person_prob", "pseudo_share", "clip_share", "portrait_share")
 AT_LEAST = {  # option: (smallest allowed value, is it an integer)
     "epochs": (1, True), "batch_size": (2, True), "stride": (1, True), "store_size": (32, True),
     "steps_per_epoch": (0, True), "val_every": (1, True), "limit_train": (0, True),
@@ -38,6 +38,17 @@ def _weights(name: str, value) -> None:
             raise OptionError(f"{flag(name)}: the weight of {loss!r} is negative ({weight})")
 
 
+def _budget_scale(cfg: TrainConfig) -> None:
+    scale = cfg.budget_scale
+    if not isinstance(scale, (tuple, list)) or len(scale) != 2:
+        raise OptionError(f"--budget-scale: expected LOW,HIGH, e.g. 1.0,1.56, got {scale!r}")
+    low, high = (_number("budget_scale", v) for v in scale)
+    if not 0 < low <= high <= 4:
+        raise OptionError(f"--budget-scale: need 0 < LOW <= HIGH <= 4, got {low:g},{high:g}")
+    if (low, high) != (1.0, 1.0) and cfg.canvas != "adaptive":
+        raise OptionError("--budget-scale: only with --canvas adaptive (a fixed canvas has no pixel budget to scale)")
+
+
 def check_config(cfg: TrainConfig) -> None:
     """Raise OptionError for the first option whose value training cannot use."""
     for name in SHARES:
@@ -58,6 +69,7 @@ def check_config(cfg: TrainConfig) -> None:
             raise OptionError(f"{flag(name)}: must be above 0, got {getattr(cfg, name):g}")
     if len(cfg.size) != 2 or any(not isinstance(s, int) or s < cfg.stride for s in cfg.size):
         raise OptionError(f"--size: two whole numbers of at least --stride ({cfg.stride}), got {cfg.size!r}")
+    _budget_scale(cfg)
     if not isinstance(cfg.model_kwargs, dict):
         raise OptionError(f'--model-kwargs: expected a JSON object, e.g. {{"width": 0.5}}, got {cfg.model_kwargs!r}')
     _weights("losses", cfg.losses)

@@ -248,3 +248,38 @@ def test_quarter_turns_are_off_by_default_and_keep_the_batch_contract_when_on(st
     assert turned.x.shape == plain.x.shape and not torch.equal(turned.x, plain.x)
     assert set(torch.unique(turned.labels).tolist()) <= {0, 1, IGNORE}
     assert bool((turned.labels == 1).any())
+
+
+def test_budget_scale_draws_adaptive_canvases_within_the_scaled_budget(stores):
+    settings = BatchSettings(size=(64, 48), canvas="adaptive", budget_scale=(1.0, 2.0))
+    maker = BatchMaker(stores.labelled, 6, settings, 0, None, None)
+    areas = {w * h for w, h in (maker.canvas(maker.generator(step)) for step in range(40))}
+    assert max(areas) <= 2 * 64 * 48 and max(areas) > 64 * 48  # some batches above the plain budget
+    plain = BatchMaker(stores.labelled, 6, BatchSettings(size=(64, 48), canvas="adaptive"), 0, None, None)
+    assert max(w * h for w, h in (plain.canvas(plain.generator(s)) for s in range(40))) <= 64 * 48
+    fixed = BatchMaker(stores.labelled, 6, BatchSettings(size=(64, 48), canvas="adaptive", budget_scale=(1.0, 1.0)),
+                       0, None, None)
+    assert [fixed.canvas(fixed.generator(s)) for s in range(10)] == [plain.canvas(plain.generator(s)) for s in range(10)]
+
+
+def test_small_people_are_placed_at_street_scene_size():
+    from humanseg.training.data.batch_geometry import person_maps
+
+    n = 200
+    person = torch.tensor([[10.0, 10.0, 60.0, 110.0]]).repeat(n, 1)  # 50 x 100 person box in its slot
+    webcam = torch.zeros(n, dtype=torch.bool)
+    heights = {}
+    for name, small in (("plain", None), ("small", torch.ones(n, dtype=torch.bool))):
+        theta, _ = person_maps(person, 160, 120, webcam, torch.Generator().manual_seed(1), None, small)
+        heights[name] = 100 / theta[:, 1, 1]  # slot pixels per canvas pixel -> the person's canvas height
+    assert float(heights["plain"].min()) >= 0.4 * 120 - 1e-3 and float(heights["plain"].max()) <= 0.95 * 120 + 1e-3
+    assert float(heights["small"].min()) >= 0.12 * 120 - 1e-3 and float(heights["small"].max()) <= 0.4 * 120 + 1e-3
+
+
+def test_small_people_are_off_by_default_and_keep_the_batch_contract_when_on(stores):
+    plain, again = make(stores, step=2), make(stores, step=2, small_person_prob=0.0)
+    assert torch.equal(plain.x, again.x)  # the default draws nothing more: earlier runs stay reproducible
+    small = make(stores, step=2, small_person_prob=1.0, synth_prob=1.0, webcam_prob=0.0, pseudo_share=0.0)
+    big = make(stores, step=2, synth_prob=1.0, webcam_prob=0.0, pseudo_share=0.0)
+    assert small.x.shape == big.x.shape
+    assert float((small.labels == 1).float().mean()) < float((big.labels == 1).float().mean())

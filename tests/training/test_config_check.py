@@ -12,6 +12,7 @@ def test_the_default_config_and_the_shipped_recipe_pass():
     check_config(TrainConfig())
     check_config(TrainConfig(model="fast-portrait-prior", canvas="adaptive", synth_prob=0.25, pseudo_share=0.1,
                              clip_share=0.05, quarter_turn_prob=0.2, lr=0.0008, max_minutes=80, val_every=8))
+    check_config(TrainConfig(canvas="adaptive", small_person_prob=0.3, budget_scale=(1.0, 1.56)))
 
 
 @pytest.mark.parametrize("change, phrase", [
@@ -32,6 +33,10 @@ def test_the_default_config_and_the_shipped_recipe_pass():
     ({"matting_losses": {"l1": "x"}}, "--matting-losses: expected a number"),
     ({"class_weights": [1.0]}, "--class-weights: expected a JSON list with one weight per class"),
     ({"class_weights": [1.0, -2.0]}, "--class-weights: weights must not be negative"),
+    ({"small_person_prob": 2.0}, "--small-person-prob: a share between 0 and 1"),
+    ({"budget_scale": (1.5, 1.0), "canvas": "adaptive"}, "--budget-scale: need 0 < LOW <= HIGH <= 4"),
+    ({"budget_scale": (1.0,), "canvas": "adaptive"}, "--budget-scale: expected LOW,HIGH"),
+    ({"budget_scale": (1.0, 1.5)}, "--budget-scale: only with --canvas adaptive"),
 ])
 def test_an_unusable_value_names_its_option(change, phrase):
     with pytest.raises(OptionError) as caught:
@@ -46,6 +51,8 @@ def test_an_unusable_value_names_its_option(change, phrase):
     (["--losses", '{"focal": 1}'], "--losses: unknown loss(es) ['focal']"),
     (["--model", "fast-portrait", "--model-kwargs", '{"depth": 3}'], "--model-kwargs: "),
     (["--quarter-turn-prob", "2"], "--quarter-turn-prob: a share between 0 and 1"),
+    (["--budget-scale", "1.5"], "--budget-scale: expected LOW,HIGH"),
+    (["--canvas", "adaptive", "--budget-scale", "2,1"], "--budget-scale: need 0 < LOW <= HIGH"),
 ])
 def test_the_train_command_refuses_in_one_line_and_makes_no_run_folder(tmp_path, capsys, args, phrase):
     from humanseg.cli import main

@@ -105,14 +105,16 @@ def placed_boxes(w: torch.Tensor, h: torch.Tensor, width: int, height: int, max_
 
 
 def person_maps(person: torch.Tensor, width: int, height: int, webcam: torch.Tensor, gen: torch.Generator,
-                cut_off: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                cut_off: torch.Tensor | None = None,
+                small: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(Nx2x3 canvas -> slot maps, N slot rows below which the person is cut away).
 
     person: Nx4 (x0, y0, x1, y1) boxes in slot pixels; webcam: N bool. A full-body person (taller
     than 1.8x wide) in webcam mode keeps its top 30-55%; the kept part fills 75-105% of the canvas
     height and its cut edge lies on the canvas bottom. Otherwise the whole person is 40-95% of
     the canvas height at a random position, except that a person the photo cuts off at the bottom
-    (`cut_off`, N bool) keeps that edge on the canvas bottom rather than floating."""
+    (`cut_off`, N bool) keeps that edge on the canvas bottom rather than floating. A whole person
+    marked `small` (N bool) is 12-40% of the canvas height instead, as people in street scenes."""
     n, device = person.shape[0], person.device
     x0, y0, x1, y1 = person.unbind(1)
     pw, ph = (x1 - x0).clamp(min=1), (y1 - y0).clamp(min=1)
@@ -120,7 +122,10 @@ def person_maps(person: torch.Tensor, width: int, height: int, webcam: torch.Ten
     keep = torch.where(webcam & tall, uniform(n, 0.3, 0.55, gen, device), torch.ones_like(ph))
     cut = y0 + ph * keep
     kept_h = cut - y0
-    target = torch.where(webcam, uniform(n, 0.75, 1.05, gen, device), uniform(n, 0.4, 0.95, gen, device)) * height
+    whole = uniform(n, 0.4, 0.95, gen, device)
+    if small is not None:
+        whole = torch.where(small & ~webcam, uniform(n, 0.12, 0.4, gen, device), whole)
+    target = torch.where(webcam, uniform(n, 0.75, 1.05, gen, device), whole) * height
     scale = torch.minimum(target / kept_h, torch.where(webcam, 1.1, 0.95) * width / pw)
     free = (height - kept_h * scale).clamp(min=1.0)
     anchored = webcam if cut_off is None else webcam | cut_off

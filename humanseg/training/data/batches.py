@@ -67,6 +67,8 @@ class BatchSettings:
     matting: bool = False                # alpha targets (+ fg, bg) for matting models; the prior from alpha
     photometric: bool = True
     quarter_turn_prob: float = 0.0       # share of the photos (not pasted people) turned 90 degrees, either way
+    small_person_prob: float = 0.0       # share of whole pasted people placed small (street-scene size)
+    budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive: the batch's pixel budget x a factor in this range
 
 
 class BatchMaker:
@@ -99,7 +101,13 @@ class BatchMaker:
         else:
             aspect = math.exp(draws[2] * math.log(2.0))  # 1 .. 2
             aspect = 1 / aspect if portrait else aspect
-        return adaptive_canvas(round(1000 * aspect), 1000, long_side * short_side, cfg.stride)
+        budget = long_side * short_side
+        low, high = cfg.budget_scale
+        if high > low:  # drawn only when asked, so other settings keep their random streams
+            budget *= low + (high - low) * torch.rand(1, generator=gen, device=self.device).item()
+        elif low != 1.0:
+            budget *= low
+        return adaptive_canvas(round(1000 * aspect), 1000, round(budget), cfg.stride)
 
     def make(self, step: int) -> Batch:
         gen = self.generator(step)
@@ -125,7 +133,10 @@ class BatchMaker:
         plain_theta = letterbox_maps(s["boxes"], width, height, gen, max_stretch=stretch,
                                      quarter_turn_prob=cfg.quarter_turn_prob)
         cut_off = s["person"][:, 3] >= s["boxes"][:, 1] + s["boxes"][:, 3] - 2  # the photo cuts the person off
-        person_theta, cut = person_maps(s["person"], width, height, webcam, gen, cut_off)
+        small = None
+        if cfg.small_person_prob > 0:  # drawn only when asked, so other settings keep their random streams
+            small = torch.rand(n, generator=gen, device=device) < cfg.small_person_prob
+        person_theta, cut = person_maps(s["person"], width, height, webcam, gen, cut_off, small)
         theta = torch.where(synth.view(n, 1, 1), person_theta, plain_theta)
         points = slot_points(theta, width, height)
         content = inside(points, s["boxes"])
