@@ -157,13 +157,15 @@ def canvas_args(use: str):
     from .runtime.budget import BUDGET_SCALE, MAX_CANVAS_PIXELS
 
     scale = BUDGET_SCALE[use]
-    default = "the model's own budget" if scale == 1 else f"{scale}x the model's own budget"
+    default = ("the model's own budget, e.g. 36864 for a 256x144 model" if scale == 1 else
+               "the model's still budget: its own budget times the still_budget_scale stored at export (1.25 "
+               f"for the shipped portrait model), or {scale}x its own budget where a model stores none")
 
     def add(p):
         p.add_argument("--canvas-pixels", type=canvas_pixels, default=None, metavar="N",
                        help=f"pixels of the model canvas for adaptive models, whose canvas follows each frame's "
-                            f"shape (1 to {MAX_CANVAS_PIXELS}; default: {default}, e.g. "
-                            f"{256 * 144 * scale} for a 256x144 model); legacy fixed-canvas models ignore it")
+                            f"shape (1 to {MAX_CANVAS_PIXELS}; default: {default}); legacy fixed-canvas models "
+                            f"ignore it")
         mirror_average_arg(p, use)
     return add
 

@@ -363,9 +363,13 @@ def test_serve_passes_its_canvas_budget_to_the_app(capsys, monkeypatch):
 
 
 def test_canvas_pixels_help_says_legacy_models_ignore_it(capsys):
-    for command, default in (("image", "2x the model's own budget"), ("video", "the model's own budget"),
-                             ("webcam", "the model's own budget"), ("eval", "2x the model's own budget"),
-                             ("serve", "2x the model's own budget")):
+    from humanseg.runtime.session import ModelSession
+
+    shipped = ModelSession("portrait").still_scale
+    still = (f"the model's still budget: its own budget times the still_budget_scale stored at export "
+             f"({shipped:g} for the shipped portrait model), or 2x its own budget where a model stores none")
+    for command, default in (("image", still), ("video", "the model's own budget"),
+                             ("webcam", "the model's own budget"), ("eval", still), ("serve", still)):
         code, out, _ = run_main(capsys, command, "--help")
         text = " ".join(out.split())
         assert code == 0 and "--canvas-pixels N" in text and f"default: {default}" in text
