@@ -119,8 +119,10 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
             jobs[name] = path
     model = getattr(getattr(segmenter, "session", None), "path", None) or type(segmenter).__qualname__
     budget = segmenter.budget() if callable(getattr(segmenter, "budget", None)) else None
+    budgets = segmenter.budgets() if callable(getattr(segmenter, "budgets", None)) else [budget]
     settings = describe({"model": model, "effect": effect, "postprocess": getattr(segmenter, "postprocess", None),
-                         "canvas_pixels": budget, "mirror_average": getattr(segmenter, "mirror_average", None)})
+                         "canvas_pixels": budget, "mirror_average": getattr(segmenter, "mirror_average", None),
+                         **({"canvas_budgets": budgets} if len(budgets) > 1 else {})})
     manifest = _ResumeManifest(out / RESUME_MANIFEST)
     done = skipped = 0
     failed: list[str] = []

@@ -5,6 +5,7 @@ import argparse
 import errno
 import json
 import math
+import os
 import socket
 import sys
 import warnings
@@ -76,6 +77,16 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text} is not positive")
     return value
+
+
+def still_scales(text: str) -> list[float]:
+    """--still-scale: one to MAX_STILL_SCALES comma-separated multiples in (0, 16]."""
+    from .runtime.session import MAX_STILL_SCALES
+
+    values = [_number(v, float) for v in text.split(",")]
+    if len(values) > MAX_STILL_SCALES or any(not 0 < v <= 16 for v in values):
+        raise argparse.ArgumentTypeError(f"{text}: give 1 to {MAX_STILL_SCALES} comma-separated scales, each in (0, 16]")
+    return values
 
 
 def port_number(text: str) -> int:
@@ -159,7 +170,8 @@ def canvas_args(use: str):
     scale = BUDGET_SCALE[use]
     default = ("the model's own budget, e.g. 36864 for a 256x144 model" if scale == 1 else
                "the model's still budget: its own budget times the still_budget_scale stored at export (1.25 "
-               f"for the shipped portrait model), or {scale}x its own budget where a model stores none")
+               f"for the shipped portrait model), or {scale}x its own budget where a model stores none; a model "
+               "that stores several still scales is run at each and the maps averaged, unless N is given")
 
     def add(p):
         p.add_argument("--canvas-pixels", type=canvas_pixels, default=None, metavar="N",
@@ -367,6 +379,13 @@ def cmd_models(a):
                      f"(portrait)")
         print(f"{name}\t{arch}\t{path.stat().st_size / 1e6:.1f} MB\t{shape}\t{path}")
         print(f"  use: {entry.use}")
+        if s.adaptive:
+            from .runtime.segmenter import Segmenter
+
+            budgets = Segmenter(name, threads=1, canvas_pixels="still").budgets()
+            print(f"  photos: canvas of {' and '.join(map(str, budgets))} pixels"
+                  + (", the maps averaged" if len(budgets) > 1 else "") + ", each mirror-averaged; video: "
+                  f"{s.canvas_pixels} pixels, one pass")
         print(f"  learned from: {entry.data_licences}")
         print(f"  model card: {entry.card}")
     return 0
@@ -402,10 +421,11 @@ def export_args(p):
                    help="canvas the runtime gives the model: adaptive (each frame's shape at the training "
                         "canvas's pixel budget) or fixed (the training canvas, letterboxed); default: the canvas "
                         "the checkpoint was trained on")
-    p.add_argument("--still-scale", type=positive_float, default=None,
+    p.add_argument("--still-scale", type=still_scales, default=None, metavar="S[,S...]",
                    help="adaptive models: canvas budget for still images as a multiple of the model's own, stored "
-                        "in the ONNX metadata (measure it: humanseg eval --canvas-pixels N); default: the "
-                        "runtime's (2)")
+                        "in the ONNX metadata (measure it: humanseg eval --canvas-pixels N); several, comma-"
+                        "separated (e.g. 1.25,2): photos are segmented at each and the maps averaged, the first "
+                        "being the main one; default: the runtime's (2)")
 
 
 @command("export", "export a training checkpoint to ONNX (needs humanseg[train])", export_args)
@@ -541,3 +561,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("humanseg: interrupted; no partial output was kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:     # the reader of stdout went away (`humanseg models | head -1`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so the exit flush cannot fail again
+        return 141

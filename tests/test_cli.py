@@ -102,6 +102,21 @@ def test_models_lists_the_shipped_model():
     for entry in CATALOGUE.values():        # every shipped model states the licences of what it learned from
         assert f"learned from: {entry.data_licences}" in r.stdout and str(entry.card) in r.stdout
         assert entry.card.is_file() and "licen" in entry.data_licences.lower()
+    from humanseg import Segmenter
+
+    budgets = Segmenter("portrait", threads=1, canvas_pixels="still").budgets()
+    assert f"photos: canvas of {' and '.join(map(str, budgets))} pixels" in r.stdout
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "humanseg", "models"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()                      # as `humanseg models | head -0` would, before anything is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and "Traceback" not in err and err == ""
 
 
 def test_eval_prints_one_json_line(tiny_dataset, tmp_path):

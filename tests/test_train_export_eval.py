@@ -124,3 +124,15 @@ def test_temporal_prior_model_trains_on_adaptive_canvases_and_exports(tiny_datas
     assert Segmenter(tmp_path / "prior.onnx", canvas_pixels="still").budget() == 96 * 64   # the measured scale
     r = run("export", out / "best.pt", "--onnx", tmp_path / "x.onnx", "--still-scale", "-2")
     assert r.returncode == 2 and "error" in r.stderr and "Traceback" not in r.stderr
+    for bad in ("1,2,3,4,5", "1,,2", "1,0"):
+        r = run("export", out / "best.pt", "--onnx", tmp_path / "x.onnx", "--still-scale", bad)
+        assert r.returncode == 2 and "error" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.onnx").exists()
+    r = run("export", out / "best.pt", "--onnx", tmp_path / "multi.onnx", "--still-scale", "1,1.5")
+    assert r.returncode == 0, r.stderr[-2000:]
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["still_budget_scale"] == 1.0 and report["still_budget_scales"] == [1.0, 1.5]
+    meta = ort.InferenceSession(str(tmp_path / "multi.onnx"), providers=["CPUExecutionProvider"]
+                                ).get_modelmeta().custom_metadata_map
+    assert meta["humanseg.still_budget_scale"] == "1.0" and meta["humanseg.still_budget_scales"] == "1.0,1.5"
+    assert Segmenter(tmp_path / "multi.onnx", canvas_pixels="still").budgets() == [96 * 64, 96 * 96]

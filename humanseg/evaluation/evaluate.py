@@ -58,8 +58,9 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     Returns {"miou", "fg_iou", "boundary_f", "sc", "n_images", "ms_per_image", "canvas_pixels", "mirror_average",
     "per_source": {source: {"miou", "fg_iou", "boundary_f", "sc", "n_images"}}}; ms_per_image is the
     median time of `Segmenter.segment` (pre-processing, model and resize back, no file I/O);
-    canvas_pixels is the budget used (null for a fixed-canvas model); mirror_average whether each image was
-    also segmented mirrored and the two averaged.
+    canvas_pixels is the budget used (null for a fixed-canvas model; the main one where the model averages
+    several, which are then listed in "canvas_budgets"); mirror_average whether each image was also
+    segmented mirrored and the two averaged.
 
     Where a source has `alpha/` beside `images/` (8-bit alpha PNGs, same stem), the person probability is also
     scored as an alpha matte (evaluation/matting.py): "alpha": {"whole": {"sad", "mse", "grad", "conn"},
@@ -98,6 +99,8 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     summary = {k: round(v, 5) for k, v in scores.all.summary().items()}
     summary.update(n_images=len(pairs), ms_per_image=round(float(np.median(times)) * 1e3, 3),
                    canvas_pixels=segmenter.budget(), mirror_average=segmenter.mirror_average)
+    if len(segmenter.budgets()) > 1:
+        summary["canvas_budgets"] = segmenter.budgets()
     summary["per_source"] = {name: {k: (round(v, 5) if isinstance(v, float) else v) for k, v in s.items()}
                              for name, s in scores.per_source().items()}
     if alpha_all.rows:

@@ -34,8 +34,10 @@ class Segmenter:
         folder loops turn it on.
     canvas_pixels: the canvas budget of adaptive models (each frame gets a canvas of its own shape at
         about this many pixels, runtime/canvas.py): a number of pixels, "video" or None (the model's own
-        budget) or "still" (BUDGET_SCALE["still"] times it, what convert_image and the image, eval and
-        serve commands use). Legacy fixed-canvas models (no humanseg.canvas_pixels metadata) ignore it.
+        budget) or "still" (the model's still_budget_scale, else BUDGET_SCALE["still"], times it: what
+        convert_image and the image, eval and serve commands use; a model that lists several still scales
+        is run at each and the maps averaged). Legacy fixed-canvas models (no humanseg.canvas_pixels
+        metadata) ignore it.
     mirror_average: also run the network on the mirror image of each canvas and average the two outputs
         (logits): more symmetric masks, about +0.35 mIoU points on the validation set (benchmarks/RESULTS.md), for
         twice the network's time. None (default): on when canvas_pixels is "still" (photos), off otherwise
@@ -71,6 +73,15 @@ class Segmenter:
             return max(1, round(self.session.budget * scale))
         return int(value)
 
+    def budgets(self, canvas_pixels: int | str | None = None) -> list[int | None]:
+        """Every canvas budget one image is segmented at: the model's still scales for "still" (multi-scale
+        averaging, when its export stored several), else just `budget()`."""
+        value = self.canvas_pixels if canvas_pixels is None else canvas_pixels
+        scales = self.session.still_scales
+        if value != "still" or not self.session.adaptive or not scales or len(scales) < 2:
+            return [self.budget(canvas_pixels)]
+        return [max(1, round(self.session.budget * s)) for s in scales]
+
     def canvas_size(self, frame_w: int, frame_h: int, canvas_pixels: int | str | None = None) -> tuple[int, int]:
         """(width, height) of the model canvas for a frame_w x frame_h frame."""
         return self.session.canvas(frame_w, frame_h, self.budget(canvas_pixels))
@@ -98,9 +109,19 @@ class Segmenter:
 
     def canvas_probability(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None,
                            mirror_average: bool | None = None):
-        """(float32 hxw person probability on the model canvas, box, letterboxed BGR canvas); no prior."""
-        canvas, box = self.canvas_input(frame, order, canvas_pixels)
-        return self.infer(canvas, mirror_average=mirror_average), box, canvas
+        """(float32 hxw person probability on the model canvas, box, letterboxed BGR canvas); no prior.
+        With several budgets (`budgets`) the image is segmented at each and the maps are averaged on the
+        largest canvas."""
+        check_frame(frame)
+        runs = []
+        for pixels in sorted(self.budgets(canvas_pixels), key=lambda b: b or 0, reverse=True):
+            canvas, box = self.canvas_input(frame, order, pixels)
+            runs.append((self.infer(canvas, mirror_average=mirror_average), box, canvas))
+        prob, box, canvas = runs[0]
+        if len(runs) > 1:
+            size = (canvas.shape[1], canvas.shape[0])
+            prob = (prob + sum(move_to_canvas(p, b, size, box) for p, b, _ in runs[1:])) / np.float32(len(runs))
+        return prob, box, canvas
 
     def segment(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None,
                 mirror_average: bool | None = None) -> np.ndarray:

@@ -4,6 +4,9 @@ Metadata keys (written by training/export.py):
 - `humanseg.still_budget_scale` (optional, adaptive models): the budget for still images as a multiple
   of the model's own, as measured at export (`humanseg export --still-scale`); runtime/budget.py's
   default when absent.
+- `humanseg.still_budget_scales` (optional, with the one above): several such multiples, comma-separated
+  (`--still-scale 1.25,2`): a still image is segmented at each budget and the maps are averaged
+  (multi-scale averaging). The first equals `still_budget_scale`, which older runtimes read alone.
 - `humanseg.canvas_pixels`, `humanseg.stride`: an adaptive model. Each frame gets its own canvas,
   `runtime.canvas.adaptive_canvas(w, h, pixels, stride)`, and any pixel budget may be asked for.
 - no `humanseg.canvas_pixels`: a legacy model with a fixed canvas, `humanseg.canvas` = "LONGxSHORT"
@@ -31,6 +34,8 @@ PREFERRED_PROVIDERS = ["CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlE
 # down (and everything else on the machine): on our 2-core machine under load, a 720p segment loop took
 # half the time with spinning off.
 SESSION_CONFIG = {"session.intra_op.allow_spinning": "0"}
+
+MAX_STILL_SCALES = 4   # each scale is one more network pass (two, mirror-averaged) per photo
 
 _adaptive_canvas = lru_cache(maxsize=256)(adaptive_canvas)  # a few sizes per run, each asked for every frame
 
@@ -64,6 +69,9 @@ class ModelSession:
             self.stride = int(meta.get("humanseg.stride", 16))
             scale = meta.get("humanseg.still_budget_scale")
             self.still_scale: float | None = float(scale) if scale else None
+            scales = meta.get("humanseg.still_budget_scales")
+            self.still_scales: tuple[float, ...] | None = \
+                tuple(float(v) for v in scales.split(",")) if scales else (self.still_scale,) if scale else None
             declared = int(meta.get("humanseg.input_channels", 0))
         except ValueError as exc:
             raise ModelError(f"{self.path}: unreadable humanseg metadata ({exc})") from exc
@@ -73,9 +81,12 @@ class ModelSession:
             raise ModelError(f"{self.path}: expected an Nx3xHxW or Nx4xHxW input, found {shape}"
                              + (f" with humanseg.input_channels={declared}" if declared else ""))
         if (self.canvas_pixels is not None and self.canvas_pixels < 1) or self.stride < 1 or \
-                (self.still_scale is not None and not 0 < self.still_scale <= 16):
-            raise ModelError(f"{self.path}: humanseg.canvas_pixels, humanseg.stride and humanseg.still_budget_scale "
+                any(not 0 < v <= 16 for v in self.still_scales or ()):
+            raise ModelError(f"{self.path}: humanseg.canvas_pixels, humanseg.stride and humanseg.still_budget_scale(s) "
                              "must be positive")
+        if self.still_scales and (self.still_scales[0] != self.still_scale or len(self.still_scales) > MAX_STILL_SCALES):
+            raise ModelError(f"{self.path}: humanseg.still_budget_scales must start with humanseg.still_budget_scale "
+                             f"and list at most {MAX_STILL_SCALES} scales")
         self.input_channels: int = channels
 
     @property

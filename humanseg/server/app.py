@@ -182,7 +182,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         adaptive one, whose frames get runtime/canvas.py's canvas at `canvas_pixels` (sides a multiple of
         `stride`; stretched to fill it when the aspect is within `max_stretch`); `input_channels` 4: the
         previous frame's person probability is the 4th input channel (zeros for a single image);
-        `still_canvas_pixels`: the budget /v1/segment uses by default."""
+        `still_canvas_pixels`: the budget /v1/segment uses by default; `still_canvas_budgets`: all it
+        averages over (one, or several for a model that stores several still scales)."""
         out = []
         for name, path in model_files.items():
             if path.is_file():
@@ -192,7 +193,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                             "architecture": s.metadata.get("humanseg.architecture", ""),
                             "canvas": [s.long_side, s.short_side], "canvas_pixels": s.canvas_pixels,
                             "stride": s.stride, "max_stretch": ADAPTIVE_MAX_STRETCH if s.adaptive else 0.0,
-                            "input_channels": s.input_channels, "still_canvas_pixels": seg.budget()})
+                            "input_channels": s.input_channels, "still_canvas_pixels": seg.budget(),
+                            "still_canvas_budgets": seg.budgets()})
         return {"models": out, "default": default_model}
 
     async def read_upload(upload: UploadFile, what: str) -> Upload:

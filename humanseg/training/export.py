@@ -8,6 +8,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -112,14 +113,30 @@ def parity(model: torch.nn.Module, onnx_path: Path, sizes=((144, 256), (256, 144
     return worst
 
 
+def _still_metadata(scales: list[float]) -> dict[str, str]:
+    from ..runtime.session import MAX_STILL_SCALES
+
+    if len(scales) > MAX_STILL_SCALES or any(not 0 < v <= 16 for v in scales):
+        raise InputError(f"still scales {scales}: at most {MAX_STILL_SCALES}, each in (0, 16]")
+    if not scales:
+        return {}
+    meta = {"still_budget_scale": str(scales[0])}
+    if len(scales) > 1:
+        meta["still_budget_scales"] = ",".join(str(v) for v in scales)
+    return meta
+
+
 def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None = None,
-                      still_scale: float | None = None) -> dict:
+                      still_scale: float | Sequence[float] | None = None) -> dict:
     """Export, check parity, return a report dict (printed by the CLI).
 
     canvas_mode: "adaptive" or "fixed" metadata; None: what the checkpoint was trained with.
     still_scale: adaptive models: the still-image budget as a multiple of the model's own
-    (metadata humanseg.still_budget_scale); None: the runtime's default (runtime/budget.py).
+    (metadata humanseg.still_budget_scale); None: the runtime's default (runtime/budget.py). Several
+    (a sequence): a still image is segmented at each budget and the maps averaged; the first is the
+    main one (metadata humanseg.still_budget_scales, runtime/session.py).
     """
+    scales = [float(still_scale)] if isinstance(still_scale, (int, float)) else [float(v) for v in still_scale or ()]
     model, info = load_checkpoint(ckpt)
     canvas = _canvas(info)
     adaptive, stride = _canvas_mode(info)
@@ -129,7 +146,7 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
     export_onnx(model, out, canvas, {"architecture": info["model"], "model_kwargs": info.get("model_kwargs", {}),
                                      "training_samples": str(info.get("training_samples", 0)),
                                      "training_runs": info.get("training_runs", []),
-                                     **({"still_budget_scale": str(still_scale)} if adaptive and still_scale else {})},
+                                     **(_still_metadata(scales) if adaptive else {})},
                 adaptive, stride)
     diff = parity(model, out)
     if diff > PARITY_TOLERANCE:
@@ -139,8 +156,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
               "canvas": f"{canvas[0]}x{canvas[1]}", "input_channels": input_channels(model)}
     if adaptive:
         report.update(canvas_pixels=canvas[0] * canvas[1], stride=stride)
-        if still_scale:
-            report.update(still_budget_scale=still_scale)
+        if scales:
+            report.update(still_budget_scale=scales[0], **({"still_budget_scales": scales} if len(scales) > 1 else {}))
     return report
 
 

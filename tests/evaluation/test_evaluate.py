@@ -30,7 +30,18 @@ def test_evaluate_uses_the_still_budget_and_reports_each_source(tiny_dataset, ad
     toy = scores["per_source"]["toy"]
     assert toy["n_images"] == 4 and toy["miou"] == scores["miou"] and toy["boundary_f"] == scores["boundary_f"]
     small = evaluate(adaptive_model, tiny_dataset / "val", canvas_pixels=5000)
-    assert small["canvas_pixels"] == 5000 and canvases[-1] <= 5000
+    assert small["canvas_pixels"] == 5000 and canvases[-1] <= 5000 and "canvas_budgets" not in small
+
+
+def test_evaluate_reports_every_budget_of_a_multi_scale_model(tiny_dataset, tmp_path):
+    from tests.runtime.tiny_models import write_tiny_model
+
+    multi = write_tiny_model(tmp_path / "multi.onnx", extra_metadata={"humanseg.still_budget_scale": "1",
+                                                                       "humanseg.still_budget_scales": "1,1.5"})
+    scores = evaluate(multi, tiny_dataset / "val")
+    assert scores["canvas_pixels"] == 256 * 144 and scores["canvas_budgets"] == [256 * 144, round(1.5 * 256 * 144)]
+    single = evaluate(multi, tiny_dataset / "val", canvas_pixels=256 * 144)   # a pixel-wise model: about the same
+    assert "canvas_budgets" not in single and abs(scores["miou"] - single["miou"]) < 0.02
 
 
 def _matting_folder(root, rng):

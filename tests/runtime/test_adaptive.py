@@ -127,6 +127,39 @@ def test_a_model_can_state_its_own_still_image_budget(tmp_path):
             Segmenter(path, threads=1)
 
 
+def test_a_model_can_average_several_still_scales(tmp_path):
+    from humanseg.runtime.preprocess import move_to_canvas
+
+    own = write_tiny_model(tmp_path / "multi.onnx", extra_metadata={"humanseg.still_budget_scale": "1",
+                                                                     "humanseg.still_budget_scales": "1,2"})
+    seg = Segmenter(own, threads=1, canvas_pixels="still", mirror_average=False)
+    assert seg.budget() == 256 * 144 and seg.budgets() == [256 * 144, 2 * 256 * 144]
+    assert Segmenter(own, threads=1).budgets() == [256 * 144]                      # video: one pass
+    assert Segmenter(own, threads=1, canvas_pixels=1000).budgets() == [1000]       # an explicit budget: one pass
+    frame, rect = rectangle_frame(640, 360)
+    rec = Recorder(seg)
+    prob, box, canvas = seg.canvas_probability(frame)
+    assert [x.shape[2:] for x in rec.inputs] == [(208, 352), (144, 256)]          # largest canvas first
+    big, big_box, _ = seg.canvas_probability(frame, canvas_pixels=2 * 256 * 144)
+    small, small_box, _ = seg.canvas_probability(frame, canvas_pixels=256 * 144)
+    expected = (big + move_to_canvas(small, small_box, (352, 208), big_box)) / 2
+    assert canvas.shape[:2] == (208, 352) and box == big_box and np.allclose(prob, expected, atol=1e-6)
+    assert not np.allclose(prob, big, atol=1e-3)                                   # both scales count
+    mask = seg.segment(frame) >= 0.5
+    assert mask.shape == rect.shape and (mask != rect).mean() < 0.01
+
+
+def test_still_scales_metadata_is_checked(tmp_path):
+    for scales in ("2,1", "1,2,3,4,5", "1,x", "1,-2"):
+        path = write_tiny_model(tmp_path / "bad.onnx", extra_metadata={"humanseg.still_budget_scale": "1",
+                                                                        "humanseg.still_budget_scales": scales})
+        with pytest.raises(ModelError):
+            Segmenter(path, threads=1)
+    path = write_tiny_model(tmp_path / "alone.onnx", extra_metadata={"humanseg.still_budget_scales": "1,2"})
+    with pytest.raises(ModelError):
+        Segmenter(path, threads=1)
+
+
 def test_a_single_image_gets_an_all_zero_prior(models):
     seg = Segmenter(models["prior"], threads=1)
     rec = Recorder(seg)
