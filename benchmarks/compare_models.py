@@ -8,7 +8,9 @@ the peers through their own pre-processing. Masks are thresholded at 0.5 and sco
 metrics (mIoU from summed intersections/unions, foreground IoU, boundary F, semantic connectivity),
 overall and per source. Speed: whole-frame latency on a 1280x720 frame (frame -> mask, our models at
 the video budget, as the video and webcam commands run them), models interleaved round-robin so
-machine noise hits all alike; median of --rounds.
+machine noise hits all alike; median of --rounds. Photo time: the first validation image at its own size
+through each model's accuracy path (ours: still budget(s) and mirror averaging as above), median of
+max(20, rounds / 4) interleaved rounds.
 
     python benchmarks/compare_models.py --data ../shared/data/val [--model portrait] [--model new.onnx ...]
         [--canvas-pixels N] [--threads 2] [--reuse-buffers]
@@ -73,15 +75,18 @@ def main() -> None:
     live = {name: (lambda m=model: m.segment(frame, canvas_pixels="video", mirror_average=False))
             if isinstance(model, Segmenter)
             else (lambda m=model: m.segment(frame)) for name, model in models.items()}
-    times = {m: [] for m in models}
+    photo = read_image(pairs[0].image)
+    still = {name: (lambda m=model: m.segment(photo)) for name, model in models.items()}
+    times, photo_times = {m: [] for m in models}, {m: [] for m in models}
     for _ in range(10):
         for run in live.values():
             run()
-    for _ in range(a.rounds):
-        for name, run in live.items():
-            t0 = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - t0)
+    for rounds, runs, record in ((a.rounds, live, times), (max(20, a.rounds // 4), still, photo_times)):
+        for _ in range(rounds):
+            for name, run in runs.items():
+                t0 = time.perf_counter()
+                run()
+                record[name].append(time.perf_counter() - t0)
 
     ref = REF if REF in models else None
     results = {}
@@ -89,7 +94,7 @@ def main() -> None:
           f"Segmenter(reuse_buffers={a.reuse_buffers})\n")
     header = ("| model | canvas (still, 720p frame) | mIoU | person IoU | boundary F | SC | "
               + " | ".join(f"mIoU {s} | BF {s}" for s in sources)
-              + " | 720p frame ms (median) | vs MediaPipe landscape |")
+              + " | 720p frame ms (median) | vs MediaPipe landscape | photo ms (median) |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for name, model in models.items():
@@ -97,8 +102,9 @@ def main() -> None:
         per = scores[name].per_source()
         ms = float(np.median(times[name])) * 1e3
         ratio = ms / (float(np.median(times[ref])) * 1e3) if ref else float("nan")
+        photo_ms = float(np.median(photo_times[name])) * 1e3
         if isinstance(model, Segmenter):
-            budget = model.budget()
+            budget = "+".join(str(b) for b in model.budgets()) if model.budget() else None
             live = "%dx%d" % model.canvas_size(1280, 720, "video")
             canvas = ((f"{budget} px adaptive" if budget else "fixed") + (" mirror-averaged" if model.mirror_average
                                                                           else "") + f", {live}")
@@ -107,10 +113,11 @@ def main() -> None:
         results[name] = {**{k: round(v, 4) for k, v in s.items()}, "canvas": canvas,
                          "per_source": {src: {k: round(v, 4) for k, v in per[src].items()} for src in sources},
                          "per_source_miou": {src: round(per[src]["miou"], 4) for src in sources},
-                         "ms_720p": round(ms, 2), "ratio_to_mediapipe_landscape": round(ratio, 2)}
+                         "ms_720p": round(ms, 2), "ratio_to_mediapipe_landscape": round(ratio, 2),
+                         "ms_photo": round(photo_ms, 2)}
         print(f"| {name} | {canvas} | {s['miou']:.4f} | {s['fg_iou']:.4f} | {s['boundary_f']:.4f} | {s['sc']:.4f} | "
               + " | ".join(f"{per[src]['miou']:.4f} | {per[src]['boundary_f']:.4f}" for src in sources)
-              + f" | {ms:.2f} | {ratio:.2f}x |")
+              + f" | {ms:.2f} | {ratio:.2f}x | {photo_ms:.2f} |")
     if a.json:
         a.json.write_text(json.dumps(results, indent=2))
 
