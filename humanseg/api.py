@@ -122,7 +122,8 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     budgets = segmenter.budgets() if callable(getattr(segmenter, "budgets", None)) else [budget]
     settings = describe({"model": model, "effect": effect, "postprocess": getattr(segmenter, "postprocess", None),
                          "canvas_pixels": budget, "mirror_average": getattr(segmenter, "mirror_average", None),
-                         **({"canvas_budgets": budgets} if len(budgets) > 1 else {})})
+                         **({"canvas_budgets": budgets} if len(budgets) > 1 else {}),
+                         **({"prior_weight": weight} if (weight := _prior_weight(segmenter)) else {})})
     manifest = _ResumeManifest(out / RESUME_MANIFEST)
     done = skipped = 0
     failed: list[str] = []
@@ -144,6 +145,11 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     finally:
         manifest.save()
     return {"written": done, "skipped_existing": skipped, "failed": failed + collisions, "collisions": collisions}
+
+
+def _prior_weight(segmenter) -> float:
+    """Segmenter.prior_weight() (0 for segmenter stand-ins without one)."""
+    return segmenter.prior_weight() if callable(getattr(segmenter, "prior_weight", None)) else 0.0
 
 
 def _resume_key(path: Path, settings: str) -> str:

@@ -383,8 +383,10 @@ def cmd_models(a):
             from .runtime.segmenter import Segmenter
 
             budgets = Segmenter(name, threads=1, canvas_pixels="still").budgets()
+            prior = (f", each run twice (the second time with {s.still_prior_weight:g} x the first output as the "
+                     "previous mask)" if s.still_prior_weight else "")
             print(f"  photos: canvas of {' and '.join(map(str, budgets))} pixels"
-                  + (", the maps averaged" if len(budgets) > 1 else "") + ", each mirror-averaged; video: "
+                  + (", the maps averaged" if len(budgets) > 1 else "") + prior + ", mirror-averaged; video: "
                   f"{s.canvas_pixels} pixels, one pass")
         print(f"  learned from: {entry.data_licences}")
         print(f"  model card: {entry.card}")
@@ -426,6 +428,10 @@ def export_args(p):
                         "in the ONNX metadata (measure it: humanseg eval --canvas-pixels N); several, comma-"
                         "separated (e.g. 1.25,2): photos are segmented at each and the maps averaged, the first "
                         "being the main one; default: the runtime's (2)")
+    p.add_argument("--still-prior", type=probability, default=None, metavar="W",
+                   help="models with the previous mask as input: segment still images twice, the second time with "
+                        "W (0 < W <= 1) times the first output as the previous mask, stored in the ONNX metadata "
+                        "(measure it: benchmarks/still_scales.py); default: one pass")
 
 
 @command("export", "export a training checkpoint to ONNX (needs humanseg[train])", export_args)
@@ -434,7 +440,7 @@ def cmd_export(a):
 
     if a.int8 and not a.calib:
         raise InputError("--int8 needs --calib DIR with a few representative images")
-    report = export_checkpoint(a.checkpoint, a.onnx, a.canvas, a.still_scale)
+    report = export_checkpoint(a.checkpoint, a.onnx, a.canvas, a.still_scale, a.still_prior)
     if a.int8:
         report.update(quantize_int8(a.onnx, a.onnx.with_suffix(".int8.onnx"), a.calib))
     print(json.dumps(report))

@@ -128,11 +128,17 @@ def test_temporal_prior_model_trains_on_adaptive_canvases_and_exports(tiny_datas
         r = run("export", out / "best.pt", "--onnx", tmp_path / "x.onnx", "--still-scale", bad)
         assert r.returncode == 2 and "error" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x.onnx").exists()
-    r = run("export", out / "best.pt", "--onnx", tmp_path / "multi.onnx", "--still-scale", "1,1.5")
+    r = run("export", out / "best.pt", "--onnx", tmp_path / "x.onnx", "--still-prior", "0")
+    assert r.returncode == 2 and "--still-prior" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.onnx").exists()
+    r = run("export", out / "best.pt", "--onnx", tmp_path / "multi.onnx", "--still-scale", "1,1.5", "--still-prior", "0.5")
     assert r.returncode == 0, r.stderr[-2000:]
     report = json.loads(r.stdout.strip().splitlines()[-1])
     assert report["still_budget_scale"] == 1.0 and report["still_budget_scales"] == [1.0, 1.5]
+    assert report["still_prior_weight"] == 0.5
     meta = ort.InferenceSession(str(tmp_path / "multi.onnx"), providers=["CPUExecutionProvider"]
                                 ).get_modelmeta().custom_metadata_map
     assert meta["humanseg.still_budget_scale"] == "1.0" and meta["humanseg.still_budget_scales"] == "1.0,1.5"
-    assert Segmenter(tmp_path / "multi.onnx", canvas_pixels="still").budgets() == [96 * 64, 96 * 96]
+    assert meta["humanseg.still_prior_weight"] == "0.5"
+    multi = Segmenter(tmp_path / "multi.onnx", canvas_pixels="still")
+    assert multi.budgets() == [96 * 64, 96 * 96] and multi.prior_weight() == 0.5

@@ -60,7 +60,8 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     median time of `Segmenter.segment` (pre-processing, model and resize back, no file I/O);
     canvas_pixels is the budget used (null for a fixed-canvas model; the main one where the model averages
     several, which are then listed in "canvas_budgets"); mirror_average whether each image was also
-    segmented mirrored and the two averaged.
+    segmented mirrored and the two averaged; "prior_weight" (when not 0) that each image was segmented twice,
+    the second time with this weight times the first map as the previous mask (Segmenter.prior_weight).
 
     Where a source has `alpha/` beside `images/` (8-bit alpha PNGs, same stem), the person probability is also
     scored as an alpha matte (evaluation/matting.py): "alpha": {"whole": {"sad", "mse", "grad", "conn"},
@@ -101,6 +102,8 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
                    canvas_pixels=segmenter.budget(), mirror_average=segmenter.mirror_average)
     if len(segmenter.budgets()) > 1:
         summary["canvas_budgets"] = segmenter.budgets()
+    if segmenter.prior_weight():
+        summary["prior_weight"] = segmenter.prior_weight()
     summary["per_source"] = {name: {k: (round(v, 5) if isinstance(v, float) else v) for k, v in s.items()}
                              for name, s in scores.per_source().items()}
     if alpha_all.rows:

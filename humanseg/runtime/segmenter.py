@@ -36,8 +36,9 @@ class Segmenter:
         about this many pixels, runtime/canvas.py): a number of pixels, "video" or None (the model's own
         budget) or "still" (the model's still_budget_scale, else BUDGET_SCALE["still"], times it: what
         convert_image and the image, eval and serve commands use; a model that lists several still scales
-        is run at each and the maps averaged). Legacy fixed-canvas models (no humanseg.canvas_pixels
-        metadata) ignore it.
+        is run at each and the maps averaged; a 4-channel model that stores a still_prior_weight is run
+        twice per budget, the second time with that weight times its first output as the previous
+        mask). Legacy fixed-canvas models (no humanseg.canvas_pixels metadata) ignore it.
     mirror_average: also run the network on the mirror image of each canvas and average the two outputs
         (logits): more symmetric masks, about +0.35 mIoU points on the validation set (benchmarks/RESULTS.md), for
         twice the network's time. None (default): on when canvas_pixels is "still" (photos), off otherwise
@@ -82,6 +83,11 @@ class Segmenter:
             return [self.budget(canvas_pixels)]
         return [max(1, round(self.session.budget * s)) for s in scales]
 
+    def prior_weight(self, canvas_pixels: int | str | None = None) -> float:
+        """The weight of the second, self-prior pass for the "still" budget (0: one pass)."""
+        value = self.canvas_pixels if canvas_pixels is None else canvas_pixels
+        return self.session.still_prior_weight if value == "still" else 0.0
+
     def canvas_size(self, frame_w: int, frame_h: int, canvas_pixels: int | str | None = None) -> tuple[int, int]:
         """(width, height) of the model canvas for a frame_w x frame_h frame."""
         return self.session.canvas(frame_w, frame_h, self.budget(canvas_pixels))
@@ -111,12 +117,18 @@ class Segmenter:
                            mirror_average: bool | None = None):
         """(float32 hxw person probability on the model canvas, box, letterboxed BGR canvas); no prior.
         With several budgets (`budgets`) the image is segmented at each and the maps are averaged on the
-        largest canvas."""
+        largest canvas; with a `prior_weight` each budget's map is that of a second pass whose previous
+        mask is the first pass's map times the weight."""
         check_frame(frame)
+        weight = self.prior_weight(canvas_pixels)
         runs = []
         for pixels in sorted(self.budgets(canvas_pixels), key=lambda b: b or 0, reverse=True):
             canvas, box = self.canvas_input(frame, order, pixels)
-            runs.append((self.infer(canvas, mirror_average=mirror_average), box, canvas))
+            prob = self.infer(canvas, mirror_average=mirror_average)
+            if weight:
+                prior = move_to_canvas(prob, box, (canvas.shape[1], canvas.shape[0]), box)  # 0 in the padding
+                prob = self.infer(canvas, prior * np.float32(weight), mirror_average=mirror_average)
+            runs.append((prob, box, canvas))
         prob, box, canvas = runs[0]
         if len(runs) > 1:
             size = (canvas.shape[1], canvas.shape[0])

@@ -7,6 +7,9 @@ Metadata keys (written by training/export.py):
 - `humanseg.still_budget_scales` (optional, with the one above): several such multiples, comma-separated
   (`--still-scale 1.25,2`): a still image is segmented at each budget and the maps are averaged
   (multi-scale averaging). The first equals `still_budget_scale`, which older runtimes read alone.
+- `humanseg.still_prior_weight` (optional, 4-channel models): a still image is segmented twice at each
+  budget, first with an empty previous mask, then with this weight times the first output as the
+  previous mask; the second output is kept (`humanseg export --still-prior W`).
 - `humanseg.canvas_pixels`, `humanseg.stride`: an adaptive model. Each frame gets its own canvas,
   `runtime.canvas.adaptive_canvas(w, h, pixels, stride)`, and any pixel budget may be asked for.
 - no `humanseg.canvas_pixels`: a legacy model with a fixed canvas, `humanseg.canvas` = "LONGxSHORT"
@@ -73,6 +76,8 @@ class ModelSession:
             self.still_scales: tuple[float, ...] | None = \
                 tuple(float(v) for v in scales.split(",")) if scales else (self.still_scale,) if scale else None
             declared = int(meta.get("humanseg.input_channels", 0))
+            weight = meta.get("humanseg.still_prior_weight")
+            self.still_prior_weight: float = float(weight) if weight else 0.0
         except ValueError as exc:
             raise ModelError(f"{self.path}: unreadable humanseg metadata ({exc})") from exc
         self.long_side, self.short_side = max(long_side, short_side), min(long_side, short_side)
@@ -87,6 +92,8 @@ class ModelSession:
         if self.still_scales and (self.still_scales[0] != self.still_scale or len(self.still_scales) > MAX_STILL_SCALES):
             raise ModelError(f"{self.path}: humanseg.still_budget_scales must start with humanseg.still_budget_scale "
                              f"and list at most {MAX_STILL_SCALES} scales")
+        if weight and not (channels == 4 and 0 < self.still_prior_weight <= 1):
+            raise ModelError(f"{self.path}: humanseg.still_prior_weight must be in (0, 1] and needs a 4-channel model")
         self.input_channels: int = channels
 
     @property

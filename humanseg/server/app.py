@@ -183,7 +183,9 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         `stride`; stretched to fill it when the aspect is within `max_stretch`); `input_channels` 4: the
         previous frame's person probability is the 4th input channel (zeros for a single image);
         `still_canvas_pixels`: the budget /v1/segment uses by default; `still_canvas_budgets`: all it
-        averages over (one, or several for a model that stores several still scales)."""
+        averages over (one, or several for a model that stores several still scales); `still_prior_weight`: when
+        not 0, /v1/segment runs each budget twice, the second time with this weight times the first map as the
+        previous mask."""
         out = []
         for name, path in model_files.items():
             if path.is_file():
@@ -194,7 +196,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                             "canvas": [s.long_side, s.short_side], "canvas_pixels": s.canvas_pixels,
                             "stride": s.stride, "max_stretch": ADAPTIVE_MAX_STRETCH if s.adaptive else 0.0,
                             "input_channels": s.input_channels, "still_canvas_pixels": seg.budget(),
-                            "still_canvas_budgets": seg.budgets()})
+                            "still_canvas_budgets": seg.budgets(), "still_prior_weight": seg.prior_weight()})
         return {"models": out, "default": default_model}
 
     async def read_upload(upload: UploadFile, what: str) -> Upload:

@@ -127,7 +127,7 @@ def _still_metadata(scales: list[float]) -> dict[str, str]:
 
 
 def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None = None,
-                      still_scale: float | Sequence[float] | None = None) -> dict:
+                      still_scale: float | Sequence[float] | None = None, still_prior: float | None = None) -> dict:
     """Export, check parity, return a report dict (printed by the CLI).
 
     canvas_mode: "adaptive" or "fixed" metadata; None: what the checkpoint was trained with.
@@ -135,9 +135,14 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
     (metadata humanseg.still_budget_scale); None: the runtime's default (runtime/budget.py). Several
     (a sequence): a still image is segmented at each budget and the maps averaged; the first is the
     main one (metadata humanseg.still_budget_scales, runtime/session.py).
+    still_prior: 4-channel models: segment stills twice, the second time with this weight (0, 1] times
+    the first output as the previous mask (metadata humanseg.still_prior_weight).
     """
     scales = [float(still_scale)] if isinstance(still_scale, (int, float)) else [float(v) for v in still_scale or ()]
     model, info = load_checkpoint(ckpt)
+    if still_prior is not None and not (input_channels(model) == 4 and 0 < still_prior <= 1):
+        raise InputError(f"--still-prior {still_prior}: needs a model with the previous mask as input (4 channels, "
+                         f"this one has {input_channels(model)}) and a weight in (0, 1]")
     canvas = _canvas(info)
     adaptive, stride = _canvas_mode(info)
     if canvas_mode is not None:
@@ -146,7 +151,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
     export_onnx(model, out, canvas, {"architecture": info["model"], "model_kwargs": info.get("model_kwargs", {}),
                                      "training_samples": str(info.get("training_samples", 0)),
                                      "training_runs": info.get("training_runs", []),
-                                     **(_still_metadata(scales) if adaptive else {})},
+                                     **(_still_metadata(scales) if adaptive else {}),
+                                     **({"still_prior_weight": str(still_prior)} if still_prior else {})},
                 adaptive, stride)
     diff = parity(model, out)
     if diff > PARITY_TOLERANCE:
@@ -158,6 +164,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
         report.update(canvas_pixels=canvas[0] * canvas[1], stride=stride)
         if scales:
             report.update(still_budget_scale=scales[0], **({"still_budget_scales": scales} if len(scales) > 1 else {}))
+    if still_prior:
+        report.update(still_prior_weight=still_prior)
     return report
 
 

@@ -42,6 +42,9 @@ def test_evaluate_reports_every_budget_of_a_multi_scale_model(tiny_dataset, tmp_
     assert scores["canvas_pixels"] == 256 * 144 and scores["canvas_budgets"] == [256 * 144, round(1.5 * 256 * 144)]
     single = evaluate(multi, tiny_dataset / "val", canvas_pixels=256 * 144)   # a pixel-wise model: about the same
     assert "canvas_budgets" not in single and abs(scores["miou"] - single["miou"]) < 0.02
+    assert "prior_weight" not in scores
+    twice = write_tiny_model(tmp_path / "twice.onnx", channels=4, extra_metadata={"humanseg.still_prior_weight": "0.5"})
+    assert evaluate(twice, tiny_dataset / "val")["prior_weight"] == 0.5
 
 
 def _matting_folder(root, rng):

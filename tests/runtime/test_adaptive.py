@@ -160,6 +160,35 @@ def test_still_scales_metadata_is_checked(tmp_path):
         Segmenter(path, threads=1)
 
 
+def test_a_still_can_be_segmented_again_with_its_own_map_as_the_prior(tmp_path):
+    from humanseg.runtime.preprocess import person_probability
+
+    path = write_tiny_model(tmp_path / "self.onnx", channels=4, extra_metadata={"humanseg.still_prior_weight": "0.6"})
+    seg = Segmenter(path, threads=1, canvas_pixels="still", mirror_average=False)
+    assert seg.prior_weight() == 0.6 and Segmenter(path, threads=1).prior_weight() == 0.0   # video: one pass
+    frame, rect = rectangle_frame(1000, 300)         # wider than the stretch allows: the canvas has padding
+    rec = Recorder(seg)
+    prob, box, canvas = seg.canvas_probability(frame)
+    assert len(rec.inputs) == 2 and not rec.inputs[0][0, 3].any()                # first pass: empty prior
+    first = person_probability(rec.outputs[0])
+    prior = rec.inputs[1][0, 3]
+    inside = np.zeros(prior.shape, bool)
+    inside[box.y:box.y + box.height, box.x:box.x + box.width] = True
+    assert inside.any() and not inside.all()
+    assert np.allclose(prior[inside], 0.6 * first[inside], atol=1e-6) and not prior[~inside].any()
+    assert np.allclose(prob, person_probability(rec.outputs[1]), atol=1e-6)     # the second pass is kept
+    assert not np.allclose(prob, first, atol=1e-3)
+    Segmenter(path, threads=1).segment(frame)
+    one = Recorder(explicit := Segmenter(path, threads=1, canvas_pixels="still", mirror_average=False))
+    explicit.segment(frame, canvas_pixels=50000)                                  # an explicit budget: one pass
+    assert len(one.inputs) == 1
+    for bad, channels in (("1.5", 4), ("0", 4), ("x", 4), ("0.5", 3)):
+        bad_path = write_tiny_model(tmp_path / "bad.onnx", channels=channels,
+                                    extra_metadata={"humanseg.still_prior_weight": bad})
+        with pytest.raises(ModelError):
+            Segmenter(bad_path, threads=1)
+
+
 def test_a_single_image_gets_an_all_zero_prior(models):
     seg = Segmenter(models["prior"], threads=1)
     rec = Recorder(seg)
