@@ -107,9 +107,10 @@ def test_temporal_prior_model_trains_on_adaptive_canvases_and_exports(tiny_datas
     out = tmp_path / "prior"
     r = run("train", "--model", "fast-portrait-prior", "--data", tiny_dataset, "--out", out, "--epochs", "1",
             "--batch-size", "4", "--size", "96x64", "--canvas", "adaptive", "--clip-share", "0.25",
-            "--pseudo-share", "0.25", "--workers", "0", "--device", "cpu")
+            "--pseudo-share", "0.25", "--self-prior-prob", "0.5", "--workers", "0", "--device", "cpu")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "clips: 2 video frames" in r.stdout
+    assert json.loads((out / "config.json").read_text())["self_prior_prob"] == 0.5
     r = run("export", out / "best.pt", "--onnx", tmp_path / "prior.onnx", "--still-scale", "1")
     assert r.returncode == 0, r.stderr[-2000:]
     report = json.loads(r.stdout.strip().splitlines()[-1])

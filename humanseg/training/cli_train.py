@@ -38,6 +38,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--small-person-prob", type=float, default=d.small_person_prob,
                    help="share of whole pasted people placed small, 12-40%% of the canvas height, as people in "
                         "street scenes (default: %(default)s)")
+    p.add_argument("--self-prior-prob", type=float, default=d.self_prior_prob,
+                   help="models with the previous mask as input: share of samples whose previous mask is the "
+                        "network's own map (times 0.4-1) instead of a synthetic one, as at run time "
+                        "(default: %(default)s)")
     p.add_argument("--budget-scale", default=",".join(f"{v:g}" for v in d.budget_scale),
                    help="adaptive canvas: each batch's pixel budget times a factor drawn from LOW,HIGH, e.g. 1,1.56 "
                         "to train for photos, which are segmented at 1.25x the video budget (default: %(default)s)")
@@ -108,7 +112,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         canvas=a.canvas, stride=a.stride, clip_share=a.clip_share,
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
         webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob,
-        small_person_prob=a.small_person_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
+        small_person_prob=a.small_person_prob, self_prior_prob=a.self_prior_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
         matting_losses=_json("--matting-losses", a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         freeze=[c.strip() for c in a.freeze.split(",") if c.strip()],
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,

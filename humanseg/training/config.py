@@ -26,6 +26,8 @@ class TrainConfig:
     small_person_prob: float = 0.0       # of whole pasted people, share placed small (12-40% of the canvas height)
     budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive canvas: each batch's pixel budget x a factor drawn
                                          # in this range (photos are segmented at 1.25x the video budget)
+    self_prior_prob: float = 0.0         # 4-channel models: share of samples whose previous mask is the network's
+                                         # own map (x 0.4-1) instead of a synthetic one (training/self_prior.py)
     pseudo_share: float = 0.25           # share of each batch from <data>/pseudo (teacher labels only); 0: none
     clip_share: float = 0.0              # share of each batch from <data>/pseudo/**/videos frames (real previous masks)
     hold_out_clips: list[str] = field(default_factory=list)  # clip stems left out of training (kept for evaluation)

@@ -27,6 +27,7 @@ from .losses.matting import MattingLoss
 from .models import create_model, input_channels, predicts_alpha
 from .validation import ValidationSet, validate
 from .plot import plot_log
+from .self_prior import use_own_prior
 
 
 def pick_device(name: str) -> torch.device:
@@ -147,6 +148,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     _check_init_file(cfg)
     frozen = freeze_parts(model, cfg.freeze)  # these three before the data loads: a wrong name fails at once
     matting = MattingLoss(cfg.matting_losses) if predicts_alpha(model) else None
+    if cfg.self_prior_prob and (input_channels(model) != 4 or matting):
+        raise OptionError(f"--self-prior-prob: {cfg.model} does not take its own person map as the previous mask "
+                          "(only segmentation models with a 4th input channel do)")
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     stores = load_training_stores(root, cfg.store_size, device, Path(cfg.cache) if cfg.cache else None, threads,
                                   cfg.limit_train, use_pseudo=cfg.pseudo_share > 0, use_clips=cfg.clip_share > 0,
@@ -194,6 +198,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     from tqdm import tqdm
 
     use_amp = cfg.amp and device.type == "cuda"
+    self_prior_gen = torch.Generator().manual_seed(cfg.seed * 7919 + start_epoch)   # own stream: batches unchanged
     started = saved_at = time.time()
     for epoch in range(start_epoch, cfg.epochs):
         train_mode(model, frozen)
@@ -211,6 +216,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(lr_step, total_steps, warmup, cfg.lr)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                if cfg.self_prior_prob:
+                    use_own_prior(model, batch, cfg.self_prior_prob, self_prior_gen, frozen)
                 logits = model(batch.model_input())
             loss = batch_loss(logits.float(), batch, criterion, distill, cfg.distill_weight, matting,
                               cfg.matting_seg_weight)

@@ -34,6 +34,7 @@ def test_the_default_config_and_the_shipped_recipe_pass():
     ({"class_weights": [1.0]}, "--class-weights: expected a JSON list with one weight per class"),
     ({"class_weights": [1.0, -2.0]}, "--class-weights: weights must not be negative"),
     ({"small_person_prob": 2.0}, "--small-person-prob: a share between 0 and 1"),
+    ({"self_prior_prob": -0.1}, "--self-prior-prob: a share between 0 and 1"),
     ({"budget_scale": (1.5, 1.0), "canvas": "adaptive"}, "--budget-scale: need 0 < LOW <= HIGH <= 4"),
     ({"budget_scale": (1.0,), "canvas": "adaptive"}, "--budget-scale: expected LOW,HIGH"),
     ({"budget_scale": (1.0, 1.5)}, "--budget-scale: only with --canvas adaptive"),
@@ -52,6 +53,8 @@ def test_an_unusable_value_names_its_option(change, phrase):
     (["--model", "fast-portrait", "--model-kwargs", '{"depth": 3}'], "--model-kwargs: "),
     (["--quarter-turn-prob", "2"], "--quarter-turn-prob: a share between 0 and 1"),
     (["--budget-scale", "1.5"], "--budget-scale: expected LOW,HIGH"),
+    (["--model", "pphumanseg-lite", "--self-prior-prob", "0.3"], "--self-prior-prob: pphumanseg-lite does not take"),
+    (["--model", "fast-portrait-matte", "--self-prior-prob", "0.3"], "--self-prior-prob: fast-portrait-matte does not"),
     (["--canvas", "adaptive", "--budget-scale", "2,1"], "--budget-scale: need 0 < LOW <= HIGH"),
 ])
 def test_the_train_command_refuses_in_one_line_and_makes_no_run_folder(tmp_path, capsys, args, phrase):
