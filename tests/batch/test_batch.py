@@ -155,7 +155,7 @@ def test_killed_run_restarts_without_duplicate_or_partial_outputs(tmp_path, engi
 
 def test_ctrl_c_stops_cleanly_with_whole_records(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
-    make_tree(src, extra_images=10)
+    make_tree(src, extra_images=80)      # enough work that the run cannot end between the first record and the signal
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "humanseg", "batch", str(src), str(out), *FAST],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
@@ -164,6 +164,7 @@ def test_ctrl_c_stops_cleanly_with_whole_records(tmp_path):
         if any(r["status"] == "done" for r in read_manifest(out / "manifest.jsonl")):
             break
         time.sleep(0.02)
+    assert proc.poll() is None, "the batch ended before it could be interrupted; give it more work"
     os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in a terminal does: the whole process group
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err[-3000:]
