@@ -80,12 +80,13 @@ def positive_float(text: str) -> float:
 
 
 def still_scales(text: str) -> list[float]:
-    """--still-scale: one to MAX_STILL_SCALES comma-separated multiples in (0, 16]."""
-    from .runtime.session import MAX_STILL_SCALES
+    """--still-scale: comma-separated multiples of the model's budget (runtime/budget.still_scales_problem)."""
+    from .runtime.budget import still_scales_problem
 
     values = [_number(v, float) for v in text.split(",")]
-    if len(values) > MAX_STILL_SCALES or any(not 0 < v <= 16 for v in values):
-        raise argparse.ArgumentTypeError(f"{text}: give 1 to {MAX_STILL_SCALES} comma-separated scales, each in (0, 16]")
+    problem = still_scales_problem(values)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text}: {problem}, comma-separated")
     return values
 
 

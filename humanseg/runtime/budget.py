@@ -19,6 +19,16 @@ from ..errors import InputError
 
 BUDGET_SCALE = {"video": 1, "still": 2}
 MAX_CANVAS_PIXELS = 4096 * 4096
+MAX_STILL_SCALE = 16
+MAX_STILL_SCALES = 4   # each scale is one more network pass (two, mirror-averaged) per photo
+
+
+def still_scales_problem(scales) -> str | None:
+    """Why a model's still-budget scales (humanseg.still_budget_scale(s), `export --still-scale`) cannot be
+    used, or None: 1 to MAX_STILL_SCALES multiples, each in (0, MAX_STILL_SCALE]."""
+    if not 1 <= len(scales) <= MAX_STILL_SCALES or any(not 0 < v <= MAX_STILL_SCALE for v in scales):
+        return f"give 1 to {MAX_STILL_SCALES} still scales, each in (0, {MAX_STILL_SCALE}]"
+    return None
 
 
 def check_canvas_pixels(value) -> None:

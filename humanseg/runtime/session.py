@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..weights import resolve_model
+from .budget import still_scales_problem
 from .canvas import adaptive_canvas
 from .letterbox import canvas_for
 
@@ -37,8 +38,6 @@ PREFERRED_PROVIDERS = ["CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlE
 # down (and everything else on the machine): on our 2-core machine under load, a 720p segment loop took
 # half the time with spinning off.
 SESSION_CONFIG = {"session.intra_op.allow_spinning": "0"}
-
-MAX_STILL_SCALES = 4   # each scale is one more network pass (two, mirror-averaged) per photo
 
 _adaptive_canvas = lru_cache(maxsize=256)(adaptive_canvas)  # a few sizes per run, each asked for every frame
 
@@ -85,13 +84,12 @@ class ModelSession:
         if len(shape) != 4 or channels not in (3, 4) or (declared and declared != channels):
             raise ModelError(f"{self.path}: expected an Nx3xHxW or Nx4xHxW input, found {shape}"
                              + (f" with humanseg.input_channels={declared}" if declared else ""))
-        if (self.canvas_pixels is not None and self.canvas_pixels < 1) or self.stride < 1 or \
-                any(not 0 < v <= 16 for v in self.still_scales or ()):
-            raise ModelError(f"{self.path}: humanseg.canvas_pixels, humanseg.stride and humanseg.still_budget_scale(s) "
-                             "must be positive")
-        if self.still_scales and (self.still_scales[0] != self.still_scale or len(self.still_scales) > MAX_STILL_SCALES):
-            raise ModelError(f"{self.path}: humanseg.still_budget_scales must start with humanseg.still_budget_scale "
-                             f"and list at most {MAX_STILL_SCALES} scales")
+        if (self.canvas_pixels is not None and self.canvas_pixels < 1) or self.stride < 1:
+            raise ModelError(f"{self.path}: humanseg.canvas_pixels and humanseg.stride must be positive")
+        if self.still_scales is not None and still_scales_problem(self.still_scales):
+            raise ModelError(f"{self.path}: humanseg.still_budget_scale(s): {still_scales_problem(self.still_scales)}")
+        if self.still_scales and self.still_scales[0] != self.still_scale:
+            raise ModelError(f"{self.path}: humanseg.still_budget_scales must start with humanseg.still_budget_scale")
         if weight and not (channels == 4 and 0 < self.still_prior_weight <= 1):
             raise ModelError(f"{self.path}: humanseg.still_prior_weight must be in (0, 1] and needs a 4-channel model")
         self.input_channels: int = channels

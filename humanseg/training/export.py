@@ -114,12 +114,12 @@ def parity(model: torch.nn.Module, onnx_path: Path, sizes=((144, 256), (256, 144
 
 
 def _still_metadata(scales: list[float]) -> dict[str, str]:
-    from ..runtime.session import MAX_STILL_SCALES
+    from ..runtime.budget import still_scales_problem
 
-    if len(scales) > MAX_STILL_SCALES or any(not 0 < v <= 16 for v in scales):
-        raise InputError(f"still scales {scales}: at most {MAX_STILL_SCALES}, each in (0, 16]")
     if not scales:
         return {}
+    if still_scales_problem(scales):
+        raise InputError(f"still scales {scales}: {still_scales_problem(scales)}")
     meta = {"still_budget_scale": str(scales[0])}
     if len(scales) > 1:
         meta["still_budget_scales"] = ",".join(str(v) for v in scales)
