@@ -123,7 +123,8 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     settings = describe({"model": model, "effect": effect, "postprocess": getattr(segmenter, "postprocess", None),
                          "canvas_pixels": budget, "mirror_average": getattr(segmenter, "mirror_average", None),
                          **({"canvas_budgets": budgets} if len(budgets) > 1 else {}),
-                         **({"prior_weight": weight} if (weight := _prior_weight(segmenter)) else {})})
+                         **({"prior_weight": weight} if (weight := _prior_weight(segmenter)) else {}),
+                         **({"refine_fraction": fraction} if (fraction := _refine_fraction(segmenter)) else {})})
     manifest = _ResumeManifest(out / RESUME_MANIFEST)
     done = skipped = 0
     failed: list[str] = []
@@ -150,6 +151,11 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
 def _prior_weight(segmenter) -> float:
     """Segmenter.prior_weight() (0 for segmenter stand-ins without one)."""
     return segmenter.prior_weight() if callable(getattr(segmenter, "prior_weight", None)) else 0.0
+
+
+def _refine_fraction(segmenter) -> float:
+    """Segmenter.refine_fraction() (0 for segmenter stand-ins without one)."""
+    return segmenter.refine_fraction() if callable(getattr(segmenter, "refine_fraction", None)) else 0.0
 
 
 def _resume_key(path: Path, settings: str) -> str:

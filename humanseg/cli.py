@@ -51,6 +51,16 @@ def probability(text: str) -> float:
     return value
 
 
+def refine_fraction(text: str) -> float:
+    """--still-refine: a radius as a fraction of the photo's long side (runtime/postprocess.py)."""
+    from .runtime.postprocess import MAX_REFINE_FRACTION
+
+    value = _number(text, float)
+    if not 0 < value <= MAX_REFINE_FRACTION:
+        raise argparse.ArgumentTypeError(f"{text} is not in (0, {MAX_REFINE_FRACTION}]")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     value = _number(text, int)
     if value < 0:
@@ -386,9 +396,11 @@ def cmd_models(a):
             budgets = Segmenter(name, threads=1, canvas_pixels="still").budgets()
             prior = (f", each run twice (the second time with {s.still_prior_weight:g} x the first output as the "
                      "previous mask)" if s.still_prior_weight else "")
+            refine = (f", edges refined with a colour-guided filter of radius {s.still_refine:g} x the long side"
+                      if s.still_refine else "")
             print(f"  photos: canvas of {' and '.join(map(str, budgets))} pixels"
-                  + (", the maps averaged" if len(budgets) > 1 else "") + prior + ", mirror-averaged; video: "
-                  f"{s.canvas_pixels} pixels, one pass")
+                  + (", the maps averaged" if len(budgets) > 1 else "") + prior + ", mirror-averaged" + refine
+                  + f"; video: {s.canvas_pixels} pixels, one pass")
         print(f"  learned from: {entry.data_licences}")
         print(f"  model card: {entry.card}")
     return 0
@@ -401,7 +413,8 @@ def eval_args(p):
     p.add_argument("--threads", type=positive_int, default=None)
     p.add_argument("--refine", type=non_negative_int, default=0,
                    help="score the map after guided-filter refinement of this radius in px, as the other commands' "
-                        "--refine (0: the model's own map)")
+                        "--refine, instead of the model's own still recipe refinement if it has one (0: the "
+                        "model's own map and recipe)")
 
 
 @command("eval", "score an ONNX model on image/mask folders as `humanseg image` segments them (overall and per "
@@ -433,6 +446,10 @@ def export_args(p):
                    help="models with the previous mask as input: segment still images twice, the second time with "
                         "W (0 < W <= 1) times the first output as the previous mask, stored in the ONNX metadata "
                         "(measure it: benchmarks/still_scales.py); default: one pass")
+    p.add_argument("--still-refine", type=refine_fraction, default=None, metavar="F",
+                   help="refine still images' maps with a colour-guided filter of radius F x the photo's long side "
+                        "(0 < F <= 0.1), stored in the ONNX metadata (measure it: benchmarks/still_scales.py "
+                        "--refine); default: none")
 
 
 @command("export", "export a training checkpoint to ONNX (needs humanseg[train])", export_args)
@@ -441,7 +458,7 @@ def cmd_export(a):
 
     if a.int8 and not a.calib:
         raise InputError("--int8 needs --calib DIR with a few representative images")
-    report = export_checkpoint(a.checkpoint, a.onnx, a.canvas, a.still_scale, a.still_prior)
+    report = export_checkpoint(a.checkpoint, a.onnx, a.canvas, a.still_scale, a.still_prior, a.still_refine)
     if a.int8:
         report.update(quantize_int8(a.onnx, a.onnx.with_suffix(".int8.onnx"), a.calib))
     print(json.dumps(report))

@@ -143,3 +143,12 @@ def test_temporal_prior_model_trains_on_adaptive_canvases_and_exports(tiny_datas
     assert meta["humanseg.still_prior_weight"] == "0.5"
     multi = Segmenter(tmp_path / "multi.onnx", canvas_pixels="still")
     assert multi.budgets() == [96 * 64, 96 * 96] and multi.prior_weight() == 0.5
+    assert multi.refine_fraction() == 0.0 and "humanseg.still_refine" not in meta
+    for bad in ("0", "0.2", "x"):
+        r = run("export", out / "best.pt", "--onnx", tmp_path / "x.onnx", "--still-refine", bad)
+        assert r.returncode == 2 and "--still-refine" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.onnx").exists()
+    r = run("export", out / "best.pt", "--onnx", tmp_path / "refined.onnx", "--still-refine", "0.01")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1])["still_refine"] == 0.01
+    assert Segmenter(tmp_path / "refined.onnx", canvas_pixels="still").refine_fraction() == 0.01

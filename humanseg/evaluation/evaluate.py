@@ -61,7 +61,8 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     canvas_pixels is the budget used (null for a fixed-canvas model; the main one where the model averages
     several, which are then listed in "canvas_budgets"); mirror_average whether each image was also
     segmented mirrored and the two averaged; "prior_weight" (when not 0) that each image was segmented twice,
-    the second time with this weight times the first map as the previous mask (Segmenter.prior_weight).
+    the second time with this weight times the first map as the previous mask (Segmenter.prior_weight);
+    "refine_fraction" (when not 0) the radius of the colour-guided refinement each map got (Segmenter.refine_fraction).
 
     Where a source has `alpha/` beside `images/` (8-bit alpha PNGs, same stem), the person probability is also
     scored as an alpha matte (evaluation/matting.py): "alpha": {"whole": {"sad", "mse", "grad", "conn"},
@@ -104,6 +105,8 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
         summary["canvas_budgets"] = segmenter.budgets()
     if segmenter.prior_weight():
         summary["prior_weight"] = segmenter.prior_weight()
+    if segmenter.refine_fraction():
+        summary["refine_fraction"] = segmenter.refine_fraction()
     summary["per_source"] = {name: {k: (round(v, 5) if isinstance(v, float) else v) for k, v in s.items()}
                              for name, s in scores.per_source().items()}
     if alpha_all.rows:

@@ -1,4 +1,5 @@
-"""Mask clean-up: threshold, morphological gate, blob filtering, feathering, guided refinement."""
+"""Mask clean-up: threshold, morphological gate, blob filtering, feathering, guided refinement (grey guide, a
+radius in px: the --refine option) and the still recipe's colour-guided refinement (a radius relative to the photo)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -94,3 +95,41 @@ def guided_refine(frame_bgr: np.ndarray, prob: np.ndarray, radius: int = 8, eps:
     a = cv2.resize(box(a), (w, h), interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(box(b), (w, h), interpolation=cv2.INTER_LINEAR)
     return np.clip(a * guide + b, 0.0, 1.0)
+
+
+REFINE_WORK_SIDE = 200   # long side (px) of the grid a colour-guided refinement computes its coefficients on
+MAX_REFINE_FRACTION = 0.1
+
+
+def color_guided_refine(frame_bgr: np.ndarray, prob: np.ndarray, radius_fraction: float, eps: float = 1e-3,
+                        work_side: int = REFINE_WORK_SIDE) -> np.ndarray:
+    """Guided filter (He et al. 2010/2015) with the colour frame as guide, so the map's edges follow the
+    photo's colour edges. Scale-free: the filter's coefficients are computed on a grid whose long side is
+    `work_side` (or the frame's, if smaller) with a radius of `radius_fraction` of that long side, then
+    upsampled and applied to every pixel of the frame, and a 5x5 median removes the specks that leaves. The still recipe's refinement (humanseg.still_refine,
+    Segmenter.refine_fraction): on the validation set about +0.3 mIoU points (benchmarks/RESULTS.md)."""
+    h, w = prob.shape
+    step = max(1.0, max(h, w) / work_side)
+    small = (max(1, round(w / step)), max(1, round(h / step)))
+    g = cv2.resize(frame_bgr, small, interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
+    p = cv2.resize(prob, small, interpolation=cv2.INTER_AREA)
+    r = max(1, round(radius_fraction * max(small)))
+    box = lambda x: cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1))  # noqa: E731
+    mean_g, mean_p = box(g), box(p)
+    cov_gp = box(g * p[..., None]) - mean_g * mean_p[..., None]
+    var_g = np.empty(g.shape[:2] + (3, 3), np.float32)
+    for i in range(3):
+        for j in range(i, 3):
+            var_g[..., i, j] = var_g[..., j, i] = box(g[..., i] * g[..., j]) - mean_g[..., i] * mean_g[..., j]
+    var_g += np.float32(eps) * np.eye(3, dtype=np.float32)
+    a = np.linalg.solve(var_g, cov_gp[..., None])[..., 0]
+    b = mean_p - (a * mean_g).sum(-1)
+    # one 4-channel upsampling of (a / 255, b); the frame's uint8 channels are used as they are
+    coefficients = cv2.resize(box(np.concatenate([a * np.float32(1 / 255), b[..., None]], -1)), (w, h),
+                              interpolation=cv2.INTER_LINEAR)
+    out = coefficients[..., 3]
+    for c in range(3):
+        out += coefficients[..., c] * frame_bgr[..., c]
+    # the frame's pixel noise leaves 1-7 px specks along the edge (semantic connectivity 0.50 -> 0.15 on the
+    # validation set); a 5x5 median removes them and keeps the edge (back to 0.49, same mIoU)
+    return cv2.medianBlur(np.clip(out, 0.0, 1.0, out=out), 5)

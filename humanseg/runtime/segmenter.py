@@ -8,7 +8,7 @@ import numpy as np
 from .allocator import reuse_large_buffers
 from .budget import BUDGET_SCALE, check_canvas_pixels
 from .letterbox import ADAPTIVE_MAX_STRETCH, LetterboxBox
-from .postprocess import PostProcess
+from .postprocess import PostProcess, color_guided_refine
 from .preprocess import canvas_image, check_frame, model_input, move_to_canvas, person_probability, to_frame
 from .session import ModelSession
 from .temporal import AUTO, TemporalFilter, resolve_temporal
@@ -38,7 +38,8 @@ class Segmenter:
         convert_image and the image, eval and serve commands use; a model that lists several still scales
         is run at each and the maps averaged; a 4-channel model that stores a still_prior_weight is run
         twice per budget, the second time with that weight times its first output as the previous
-        mask). Legacy fixed-canvas models (no humanseg.canvas_pixels metadata) ignore it.
+        mask; a model that stores a still_refine has each still map refined with a colour-guided filter,
+        `refine_fraction`). Legacy fixed-canvas models (no humanseg.canvas_pixels metadata) ignore it.
     mirror_average: also run the network on the mirror image of each canvas and average the two outputs
         (logits): more symmetric masks, about +0.35 mIoU points on the validation set (benchmarks/RESULTS.md), for
         twice the network's time. None (default): on when canvas_pixels is "still" (photos), off otherwise
@@ -88,6 +89,13 @@ class Segmenter:
         value = self.canvas_pixels if canvas_pixels is None else canvas_pixels
         return self.session.still_prior_weight if value == "still" else 0.0
 
+    def refine_fraction(self, canvas_pixels: int | str | None = None) -> float:
+        """The radius, as a fraction of the photo's long side, of the colour-guided refinement `segment` gives
+        a "still" map (the model's humanseg.still_refine); 0: none, for other budgets and when the
+        post-processing has a `refine` radius of its own (the --refine option), which replaces it."""
+        value = self.canvas_pixels if canvas_pixels is None else canvas_pixels
+        return self.session.still_refine if value == "still" and not self.postprocess.refine else 0.0
+
     def canvas_size(self, frame_w: int, frame_h: int, canvas_pixels: int | str | None = None) -> tuple[int, int]:
         """(width, height) of the model canvas for a frame_w x frame_h frame."""
         return self.session.canvas(frame_w, frame_h, self.budget(canvas_pixels))
@@ -136,12 +144,18 @@ class Segmenter:
         return prob, box, canvas
 
     def segment(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None,
-                mirror_average: bool | None = None) -> np.ndarray:
+                mirror_average: bool | None = None, still_refine: bool | None = None) -> np.ndarray:
         """uint8 frame (HxW, HxWx3 or HxWx4; BGR unless order="rgb") -> float32 HxW person map in [0, 1].
         A single image: 4-channel models get an all-zero previous mask. canvas_pixels and mirror_average:
-        this call's budget (adaptive models) and mirror averaging instead of the segmenter's own."""
+        this call's budget (adaptive models) and mirror averaging instead of the segmenter's own. A "still"
+        map is refined at frame size when the model's recipe says so (`refine_fraction`); still_refine=False
+        skips that for this call (a caller that applies its own --refine afterwards)."""
         prob, box, _ = self.canvas_probability(frame, order, canvas_pixels, mirror_average)
-        return self.finish(to_frame(prob, box, frame.shape), frame, order)
+        mask = to_frame(prob, box, frame.shape)
+        fraction = self.refine_fraction(canvas_pixels) if still_refine is not False else 0.0
+        if fraction:
+            mask = color_guided_refine(_frame_bgr8(frame, order), mask, fraction)
+        return self.finish(mask, frame, order)
 
     def finish(self, mask: np.ndarray, frame: np.ndarray, order: str = "bgr") -> np.ndarray:
         """Apply the post-processing (threshold, gate, refine...) to a frame-size mask."""

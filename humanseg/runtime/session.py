@@ -10,6 +10,9 @@ Metadata keys (written by training/export.py):
 - `humanseg.still_prior_weight` (optional, 4-channel models): a still image is segmented twice at each
   budget, first with an empty previous mask, then with this weight times the first output as the
   previous mask; the second output is kept (`humanseg export --still-prior W`).
+- `humanseg.still_refine` (optional): a still image's map is refined with a colour-guided filter of this
+  radius, as a fraction of the photo's long side, in (0, 0.1] (`humanseg export --still-refine F`;
+  runtime/postprocess.color_guided_refine).
 - `humanseg.canvas_pixels`, `humanseg.stride`: an adaptive model. Each frame gets its own canvas,
   `runtime.canvas.adaptive_canvas(w, h, pixels, stride)`, and any pixel budget may be asked for.
 - no `humanseg.canvas_pixels`: a legacy model with a fixed canvas, `humanseg.canvas` = "LONGxSHORT"
@@ -28,6 +31,7 @@ import numpy as np
 from ..errors import ModelError
 from ..weights import resolve_model
 from .budget import still_scales_problem
+from .postprocess import MAX_REFINE_FRACTION
 from .canvas import adaptive_canvas
 from .letterbox import canvas_for
 
@@ -77,6 +81,8 @@ class ModelSession:
             declared = int(meta.get("humanseg.input_channels", 0))
             weight = meta.get("humanseg.still_prior_weight")
             self.still_prior_weight: float = float(weight) if weight else 0.0
+            refine = meta.get("humanseg.still_refine")
+            self.still_refine: float = float(refine) if refine else 0.0
         except ValueError as exc:
             raise ModelError(f"{self.path}: unreadable humanseg metadata ({exc})") from exc
         self.long_side, self.short_side = max(long_side, short_side), min(long_side, short_side)
@@ -92,6 +98,9 @@ class ModelSession:
             raise ModelError(f"{self.path}: humanseg.still_budget_scales must start with humanseg.still_budget_scale")
         if weight and not (channels == 4 and 0 < self.still_prior_weight <= 1):
             raise ModelError(f"{self.path}: humanseg.still_prior_weight must be in (0, 1] and needs a 4-channel model")
+        if refine and not 0 < self.still_refine <= MAX_REFINE_FRACTION:
+            raise ModelError(f"{self.path}: humanseg.still_refine must be in (0, {MAX_REFINE_FRACTION}] (a fraction of "
+                             "the photo's long side)")
         self.input_channels: int = channels
 
     @property

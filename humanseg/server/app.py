@@ -185,7 +185,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         `still_canvas_pixels`: the budget /v1/segment uses by default; `still_canvas_budgets`: all it
         averages over (one, or several for a model that stores several still scales); `still_prior_weight`: when
         not 0, /v1/segment runs each budget twice, the second time with this weight times the first map as the
-        previous mask."""
+        previous mask; `still_refine`: when not 0, /v1/segment refines the map with a colour-guided filter of this
+        radius (a fraction of the photo's long side) unless the request gives its own `refine`."""
         out = []
         for name, path in model_files.items():
             if path.is_file():
@@ -196,7 +197,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                             "canvas": [s.long_side, s.short_side], "canvas_pixels": s.canvas_pixels,
                             "stride": s.stride, "max_stretch": ADAPTIVE_MAX_STRETCH if s.adaptive else 0.0,
                             "input_channels": s.input_channels, "still_canvas_pixels": seg.budget(),
-                            "still_canvas_budgets": seg.budgets(), "still_prior_weight": seg.prior_weight()})
+                            "still_canvas_budgets": seg.budgets(), "still_prior_weight": seg.prior_weight(),
+                            "still_refine": seg.refine_fraction()})
         return {"models": out, "default": default_model}
 
     async def read_upload(upload: UploadFile, what: str) -> Upload:
@@ -357,7 +359,7 @@ def render(seg: Segmenter, job: Job) -> tuple[bytes, str]:
         effect = _Still(decode(job.background, job.max_pixels))
     if job.finishing:
         effect = with_finishing(effect, **job.finishing)
-    mask = seg.segment(frame, canvas_pixels=job.canvas_pixels)
+    mask = seg.segment(frame, canvas_pixels=job.canvas_pixels, still_refine=False if job.post.refine else None)
     if job.post.active:
         mask = job.post(mask, frame)
     if job.kind == ReturnKind.mask:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError, ModelError
+from ..runtime.postprocess import MAX_REFINE_FRACTION
 from .checkpoint_file import read_checkpoint
 from .models import create_model, input_channels
 
@@ -127,7 +128,8 @@ def _still_metadata(scales: list[float]) -> dict[str, str]:
 
 
 def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None = None,
-                      still_scale: float | Sequence[float] | None = None, still_prior: float | None = None) -> dict:
+                      still_scale: float | Sequence[float] | None = None, still_prior: float | None = None,
+                      still_refine: float | None = None) -> dict:
     """Export, check parity, return a report dict (printed by the CLI).
 
     canvas_mode: "adaptive" or "fixed" metadata; None: what the checkpoint was trained with.
@@ -137,12 +139,17 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
     main one (metadata humanseg.still_budget_scales, runtime/session.py).
     still_prior: 4-channel models: segment stills twice, the second time with this weight (0, 1] times
     the first output as the previous mask (metadata humanseg.still_prior_weight).
+    still_refine: refine still maps with a colour-guided filter of this radius, a fraction (0, 0.1] of the
+    photo's long side (metadata humanseg.still_refine).
     """
     scales = [float(still_scale)] if isinstance(still_scale, (int, float)) else [float(v) for v in still_scale or ()]
     model, info = load_checkpoint(ckpt)
     if still_prior is not None and not (input_channels(model) == 4 and 0 < still_prior <= 1):
         raise InputError(f"--still-prior {still_prior}: needs a model with the previous mask as input (4 channels, "
                          f"this one has {input_channels(model)}) and a weight in (0, 1]")
+    if still_refine is not None and not 0 < still_refine <= MAX_REFINE_FRACTION:
+        raise InputError(f"--still-refine {still_refine}: give a fraction of the photo's long side in "
+                         f"(0, {MAX_REFINE_FRACTION}]")
     canvas = _canvas(info)
     adaptive, stride = _canvas_mode(info)
     if canvas_mode is not None:
@@ -152,7 +159,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
                                      "training_samples": str(info.get("training_samples", 0)),
                                      "training_runs": info.get("training_runs", []),
                                      **(_still_metadata(scales) if adaptive else {}),
-                                     **({"still_prior_weight": str(still_prior)} if still_prior else {})},
+                                     **({"still_prior_weight": str(still_prior)} if still_prior else {}),
+                                     **({"still_refine": str(still_refine)} if still_refine else {})},
                 adaptive, stride)
     diff = parity(model, out)
     if diff > PARITY_TOLERANCE:
@@ -166,6 +174,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
             report.update(still_budget_scale=scales[0], **({"still_budget_scales": scales} if len(scales) > 1 else {}))
     if still_prior:
         report.update(still_prior_weight=still_prior)
+    if still_refine:
+        report.update(still_refine=still_refine)
     return report
 
 

@@ -2,6 +2,7 @@
 import pytest
 
 from humanseg.evaluation.evaluate import evaluate
+from humanseg.runtime.postprocess import PostProcess
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,10 @@ def test_evaluate_reports_every_budget_of_a_multi_scale_model(tiny_dataset, tmp_
     assert "prior_weight" not in scores
     twice = write_tiny_model(tmp_path / "twice.onnx", channels=4, extra_metadata={"humanseg.still_prior_weight": "0.5"})
     assert evaluate(twice, tiny_dataset / "val")["prior_weight"] == 0.5
+    assert "refine_fraction" not in scores
+    refined = write_tiny_model(tmp_path / "refined.onnx", extra_metadata={"humanseg.still_refine": "0.01"})
+    assert evaluate(refined, tiny_dataset / "val")["refine_fraction"] == 0.01
+    assert "refine_fraction" not in evaluate(refined, tiny_dataset / "val", postprocess=PostProcess(refine=4))
 
 
 def _matting_folder(root, rng):

@@ -189,6 +189,33 @@ def test_a_still_can_be_segmented_again_with_its_own_map_as_the_prior(tmp_path):
             Segmenter(bad_path, threads=1)
 
 
+def test_a_still_map_is_refined_when_the_model_says_so(tmp_path):
+    from humanseg.runtime.postprocess import PostProcess, color_guided_refine, guided_refine
+
+    path = write_tiny_model(tmp_path / "refined.onnx", extra_metadata={"humanseg.still_refine": "0.02"})
+    still = Segmenter(path, threads=1, canvas_pixels="still")
+    plain = Segmenter(write_tiny_model(tmp_path / "plain.onnx"), threads=1, canvas_pixels="still")
+    assert still.refine_fraction() == 0.02 and plain.refine_fraction() == 0.0
+    assert Segmenter(path, threads=1).refine_fraction() == 0.0                 # video: never
+    assert still.refine_fraction(50000) == 0.0                                 # an explicit budget: none
+    rng = np.random.default_rng(0)
+    frame = cv2.GaussianBlur(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8), (0, 0), 3)
+    raw = plain.segment(frame)
+    refined = still.segment(frame)
+    assert np.allclose(refined, color_guided_refine(frame, raw, 0.02), atol=1e-5) and not np.allclose(refined, raw)
+    assert np.allclose(still.segment(frame, still_refine=False), raw, atol=1e-6)
+    assert np.allclose(still.segment(frame, canvas_pixels=256 * 144), plain.segment(frame, canvas_pixels=256 * 144))
+    assert np.allclose(Segmenter(path, threads=1).segment(frame), Segmenter(plain.session.path, threads=1).segment(frame))
+    own = Segmenter(path, threads=1, canvas_pixels="still", postprocess=PostProcess(refine=8))   # --refine 8
+    assert own.refine_fraction() == 0.0
+    assert np.allclose(own.segment(frame), guided_refine(frame, raw, 8), atol=1e-5)      # replaces the recipe's
+    rgb = still.segment(np.ascontiguousarray(frame[..., ::-1]), order="rgb")
+    assert np.allclose(rgb, refined, atol=1e-4)                                 # the guide is the same picture
+    for bad in ("0", "0.5", "-0.01", "x"):
+        with pytest.raises(ModelError):
+            Segmenter(write_tiny_model(tmp_path / "bad.onnx", extra_metadata={"humanseg.still_refine": bad}), threads=1)
+
+
 def test_a_single_image_gets_an_all_zero_prior(models):
     seg = Segmenter(models["prior"], threads=1)
     rec = Recorder(seg)

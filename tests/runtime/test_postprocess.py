@@ -1,6 +1,9 @@
 import numpy as np
 
-from humanseg.runtime.postprocess import PostProcess, filter_blobs, guided_refine, morphological_gate
+import cv2
+
+from humanseg.runtime.postprocess import (PostProcess, color_guided_refine, filter_blobs, guided_refine,
+                                         morphological_gate)
 from humanseg.runtime.temporal import TemporalFilter
 
 
@@ -33,6 +36,43 @@ def test_guided_refine_follows_image_edges():
     refined = guided_refine(frame, coarse, radius=16)
     assert 0 <= refined.min() and refined.max() <= 1
     assert refined[:, 85:].mean() > refined[:, 60:75].mean()
+
+
+def soft_edge_case(w: int, h: int, noise: float = 6) -> tuple[np.ndarray, np.ndarray, int]:
+    """A red person on a green wall (with this much sensor noise), edge at 55 % of the width, and a map whose edge is soft (about the width of two canvas pixels) and half a canvas pixel off."""
+    rng = np.random.default_rng(3)
+    edge = int(0.55 * w)
+    frame = np.zeros((h, w, 3), np.uint8)
+    frame[:, :edge] = (40, 160, 40)
+    frame[:, edge:] = (40, 40, 200)
+    frame = np.clip(frame + rng.normal(0, noise, frame.shape), 0, 255).astype(np.uint8)   # sensor noise
+    coarse = np.zeros((h, w), np.float32)
+    coarse[:, int(0.545 * w):] = 1.0
+    return frame, cv2.GaussianBlur(coarse, (0, 0), 0.01 * w), edge
+
+
+def test_color_guided_refine_moves_a_soft_edge_onto_the_colour_edge_at_any_size():
+    for w, h in ((160, 120), (800, 600), (2000, 1500)):
+        frame, coarse, edge = soft_edge_case(w, h)
+        refined = color_guided_refine(frame, coarse, 0.01)
+        assert refined.shape == coarse.shape and refined.dtype == np.float32
+        assert 0 <= refined.min() and refined.max() <= 1
+        before = np.abs((coarse >= 0.5).mean(0) - (np.arange(w) >= edge)).sum()
+        after = np.abs((refined >= 0.5).mean(0) - (np.arange(w) >= edge)).sum()
+        assert after < 0.5 * before, (w, before, after)      # wrong columns: at least halved, at every size
+
+
+def test_color_guided_refine_leaves_no_specks():
+    frame, coarse, _ = soft_edge_case(800, 600, noise=25)
+    hard = (color_guided_refine(frame, coarse, 0.01) >= 0.5).astype(np.uint8)
+    assert cv2.connectedComponents(hard, connectivity=8)[0] - 1 == 1         # one person region
+    assert cv2.connectedComponents(1 - hard, connectivity=8)[0] - 1 == 1     # one background region
+
+
+def test_color_guided_refine_keeps_a_flat_map():
+    frame, _, _ = soft_edge_case(320, 240)
+    flat = np.full((240, 320), 0.8, np.float32)
+    assert np.allclose(color_guided_refine(frame, flat, 0.01), 0.8, atol=1e-3)
 
 
 def test_postprocess_chain_inactive_by_default():
