@@ -10,10 +10,12 @@ overall and per source. Speed: whole-frame latency on a 1280x720 frame (frame ->
 the video budget, as the video and webcam commands run them), models interleaved round-robin so
 machine noise hits all alike; median of --rounds. Photo time: the first validation image at its own size
 through each model's accuracy path (ours: still budget(s) and mirror averaging as above), median of
-max(20, rounds / 4) interleaved rounds.
+max(20, rounds / 4) interleaved rounds. --peer-refine F adds each peer once more with its map refined by the
+colour-guided filter our still recipe uses (runtime/postprocess.color_guided_refine, radius F x the long
+side), so the recipe's gain can be told apart from the network's.
 
     python benchmarks/compare_models.py --data ../shared/data/val [--model portrait] [--model new.onnx ...]
-        [--canvas-pixels N] [--threads 2] [--reuse-buffers]
+        [--canvas-pixels N] [--threads 2] [--reuse-buffers] [--peer-refine 0.01]
 """
 from __future__ import annotations
 
@@ -34,8 +36,19 @@ from humanseg.evaluation.evaluate import read_label, source_of  # noqa: E402
 from humanseg.evaluation.metrics import ScoresBySource  # noqa: E402
 from humanseg.io.folders import find_pairs  # noqa: E402
 from humanseg.io.images import read_image  # noqa: E402
+from humanseg.runtime.postprocess import color_guided_refine  # noqa: E402
 
 REF = "mediapipe-landscape"
+
+
+class RefinedPeer:
+    """A peer whose full-size map is refined as our still recipe refines ours."""
+
+    def __init__(self, peer: PeerModel, fraction: float):
+        self.peer, self.fraction, self.spec = peer, fraction, peer.spec
+
+    def segment(self, frame: np.ndarray) -> np.ndarray:
+        return color_guided_refine(frame, self.peer.segment(frame), self.fraction)
 
 
 def main() -> None:
@@ -55,6 +68,9 @@ def main() -> None:
     ap.add_argument("--reuse-buffers", action=argparse.BooleanOptionalAction, default=False,
                     help="Segmenter(reuse_buffers=...): glibc buffer reuse, as the humanseg command's loops use it "
                          "(default: off, Segmenter()'s default; it applies to the whole process, so to the peers too)")
+    ap.add_argument("--peer-refine", type=float, default=0.0, metavar="F",
+                    help="also score each peer with its map refined by our colour-guided filter of radius F x the "
+                         "long side (0: not)")
     a = ap.parse_args()
 
     choices = {"auto": [None], "on": [True], "off": [False], "both": [True, False]}[a.mirror_average]
@@ -62,6 +78,9 @@ def main() -> None:
               Segmenter(m, threads=a.threads, reuse_buffers=a.reuse_buffers, canvas_pixels=a.canvas_pixels or "still",
                         mirror_average=mirror) for m in (a.model or ["portrait"]) for mirror in choices}
     models.update({name: PeerModel(name, a.threads) for name in available_peers()})
+    if a.peer_refine:
+        models.update({f"{name} + refine {a.peer_refine:g}": RefinedPeer(models[name], a.peer_refine)
+                       for name in available_peers()})
     pairs = find_pairs(a.data)
     sources = sorted({source_of(p) for p in pairs})
     scores = {m: ScoresBySource() for m in models}
@@ -109,7 +128,8 @@ def main() -> None:
             canvas = ((f"{budget} px adaptive" if budget else "fixed") + (" mirror-averaged" if model.mirror_average
                                                                           else "") + f", {live}")
         else:
-            canvas = "stretch to %dx%d" % model.spec.size
+            canvas = "stretch to %dx%d" % model.spec.size + (f", colour-guided refine {model.fraction:g}"
+                                                             if isinstance(model, RefinedPeer) else "")
         results[name] = {**{k: round(v, 4) for k, v in s.items()}, "canvas": canvas,
                          "per_source": {src: {k: round(v, 4) for k, v in per[src].items()} for src in sources},
                          "per_source_miou": {src: round(per[src]["miou"], 4) for src in sources},

@@ -35,6 +35,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quarter-turn-prob", type=float, default=d.quarter_turn_prob,
                    help="share of photos turned by 90 degrees either way, for people lying down or sideways "
                         "shots (default: %(default)s)")
+    p.add_argument("--side-cut-prob", type=float, default=d.side_cut_prob,
+                   help="share of photos zoomed in and pushed 20-40%% of the width sideways, so the frame's side edge "
+                        "cuts through the person, as a face half out of a webcam frame (default: %(default)s)")
     p.add_argument("--small-person-prob", type=float, default=d.small_person_prob,
                    help="share of whole pasted people placed small, 12-40%% of the canvas height, as people in "
                         "street scenes (default: %(default)s)")
@@ -112,7 +115,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         canvas=a.canvas, stride=a.stride, clip_share=a.clip_share,
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
         webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob,
-        small_person_prob=a.small_person_prob, self_prior_prob=a.self_prior_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
+        small_person_prob=a.small_person_prob, side_cut_prob=a.side_cut_prob, self_prior_prob=a.self_prior_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
         matting_losses=_json("--matting-losses", a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         freeze=[c.strip() for c in a.freeze.split(",") if c.strip()],
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,

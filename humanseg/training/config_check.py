@@ -9,8 +9,8 @@ from numbers import Real
 from ..errors import OptionError
 from .config import TrainConfig
 
-SHARES = ("synth_prob", "webcam_prob", "quarter_turn_prob", "small_person_prob", "self_prior_prob", "pseudo_share",
-          "clip_share", "portrait_share")
+SHARES = ("synth_prob", "webcam_prob", "quarter_turn_prob", "small_person_prob", "side_cut_prob", "self_prior_prob",
+          "pseudo_share", "clip_share", "portrait_share")
 AT_LEAST = {  # option: (smallest allowed value, is it an integer)
     "epochs": (1, True), "batch_size": (2, True), "stride": (1, True), "store_size": (32, True),
     "steps_per_epoch": (0, True), "val_every": (1, True), "limit_train": (0, True),

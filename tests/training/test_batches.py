@@ -250,6 +250,21 @@ def test_quarter_turns_are_off_by_default_and_keep_the_batch_contract_when_on(st
     assert bool((turned.labels == 1).any())
 
 
+def test_side_cuts_are_off_by_default_and_push_the_person_onto_a_side_edge_when_on(stores):
+    plain, again = make(stores, step=4), make(stores, step=4, side_cut_prob=0.0)
+    assert torch.equal(plain.x, again.x)  # the default draws nothing more: earlier runs stay reproducible
+    edge_share = {}
+    for p in (0.0, 1.0):
+        touches = []
+        for step in range(6):
+            b = make(stores, step=step, side_cut_prob=p, synth_prob=0.0)
+            person = b.labels == 1
+            touches += (person[:, :, 0].any(1) | person[:, :, -1].any(1)).tolist()   # left or right column
+            assert set(torch.unique(b.labels).tolist()) <= {0, 1, IGNORE}
+        edge_share[p] = sum(touches) / len(touches)
+    assert edge_share[1.0] >= 0.8 and edge_share[1.0] > edge_share[0.0] + 0.3, edge_share
+
+
 def test_budget_scale_draws_adaptive_canvases_within_the_scaled_budget(stores):
     settings = BatchSettings(size=(64, 48), canvas="adaptive", budget_scale=(1.0, 2.0))
     maker = BatchMaker(stores.labelled, 6, settings, 0, None, None)

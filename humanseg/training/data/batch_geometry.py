@@ -45,13 +45,15 @@ def _inverse_similarity(scale, angle, shift_x, shift_y, flip, width: int, height
 
 def letterbox_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Generator, augment: bool = True,
                    scale=(0.75, 1.35), max_angle: float = 15.0, max_shift: float = 0.15,
-                   max_stretch: float = 0.0, quarter_turn_prob: float = 0.0) -> torch.Tensor:
+                   max_stretch: float = 0.0, quarter_turn_prob: float = 0.0, side_cut_prob: float = 0.0) -> torch.Tensor:
     """Nx2x3 canvas -> slot maps; `boxes` Nx4 (x, y, w, h) content boxes in slot pixels.
 
     Without augmentation this is exactly the runtime's letterbox of the content box (with the same
     `max_stretch` as runtime.letterbox.letterbox_box). quarter_turn_prob > 0 (with augmentation): that
     share of the samples is first turned by 90 degrees, either way (people lying down, a phone held
-    sideways without an orientation tag), and letterboxed at its turned size."""
+    sideways without an orientation tag), and letterboxed at its turned size. side_cut_prob > 0: that share is
+    zoomed in and pushed 20-40 % of the canvas width to the left or right, so the side edge cuts through the
+    person (a face half out of a webcam frame), with the photo still covering the canvas where it can."""
     n, device = boxes.shape[0], boxes.device
     x0, y0, w, h = boxes.unbind(1)
     to_slot = _letterbox_matrix(x0, y0, w, h, width, height, max_stretch)
@@ -68,6 +70,13 @@ def letterbox_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Gene
     tx = uniform(n, -max_shift, max_shift, gen, device) * width
     ty = uniform(n, -max_shift, max_shift, gen, device) * height
     flip = torch.rand(n, generator=gen, device=device) < 0.5
+    if side_cut_prob > 0:  # drawn only when asked, so other settings keep their random streams
+        cut = torch.rand(n, generator=gen, device=device) < side_cut_prob
+        off = uniform(n, 0.2, 0.4, gen, device)
+        side = torch.where(torch.rand(n, generator=gen, device=device) < 0.5, -1.0, 1.0)
+        zoom = 1 + 2 * off + uniform(n, 0.0, 0.2, gen, device)      # wide enough to cover the shifted canvas
+        tx = torch.where(cut, side * off * width, tx)
+        s = torch.where(cut, zoom, s)
     return (to_slot @ _inverse_similarity(s, angle, tx, ty, flip, width, height))[:, :2]
 
 

@@ -68,6 +68,7 @@ class BatchSettings:
     photometric: bool = True
     quarter_turn_prob: float = 0.0       # share of the photos (not pasted people) turned 90 degrees, either way
     small_person_prob: float = 0.0       # share of whole pasted people placed small (street-scene size)
+    side_cut_prob: float = 0.0           # share of the photos zoomed and pushed so a side edge cuts the person
     budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive: the batch's pixel budget x a factor in this range
 
 
@@ -131,7 +132,7 @@ class BatchMaker:
 
         stretch = ADAPTIVE_MAX_STRETCH if cfg.canvas == "adaptive" else 0.0  # as the runtime places frames
         plain_theta = letterbox_maps(s["boxes"], width, height, gen, max_stretch=stretch,
-                                     quarter_turn_prob=cfg.quarter_turn_prob)
+                                     quarter_turn_prob=cfg.quarter_turn_prob, side_cut_prob=cfg.side_cut_prob)
         cut_off = s["person"][:, 3] >= s["boxes"][:, 1] + s["boxes"][:, 3] - 2  # the photo cuts the person off
         small = None
         if cfg.small_person_prob > 0:  # drawn only when asked, so other settings keep their random streams
