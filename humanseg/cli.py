@@ -190,7 +190,18 @@ def canvas_args(use: str):
                             f"shape (1 to {MAX_CANVAS_PIXELS}; default: {default}); legacy fixed-canvas models "
                             f"ignore it")
         mirror_average_arg(p, use)
+        if use == "still":
+            photo_recipe_arg(p)
     return add
+
+
+def photo_recipe_arg(p) -> None:
+    """--photo-recipe full|fast for the commands that segment photos."""
+    p.add_argument("--photo-recipe", choices=("full", "fast"), default="full",
+                   help="photos: full runs the model's whole still recipe (`humanseg models` shows it); fast only "
+                        "its main canvas budget in one pass, mirror-averaged and refined (for the shipped model a "
+                        "quarter of the network runs, about 0.3 mIoU points less on our validation photos; "
+                        "default: full)")
 
 
 def mirror_average_arg(p, use: str) -> None:
@@ -244,7 +255,8 @@ def _segmenter(a, use: str, reuse_buffers: bool = False):
     post = PostProcess(threshold=a.threshold, gate=tuple(a.gate) if a.gate else None, keep_largest=a.keep_largest,
                        refine=a.refine, feather=a.feather)
     return Segmenter(a.model, threads=a.threads, postprocess=post, reuse_buffers=reuse_buffers,
-                     canvas_pixels=a.canvas_pixels or use, mirror_average=mirror_average(a, use))
+                     canvas_pixels=a.canvas_pixels or use, mirror_average=mirror_average(a, use),
+                     photo_recipe=getattr(a, "photo_recipe", "full"))
 
 
 def _effect(a, use: str = "still"):
@@ -324,6 +336,7 @@ def batch_args(p):
                    help="pixels of the model canvas for adaptive models (default: the still-image budget for "
                         "images and the model's own for videos, as `image` and `video` use)")
     mirror_average_arg(p, "batch")
+    photo_recipe_arg(p)
 
 
 @command("batch", "a folder tree or a list of images and videos into a mirrored output folder, on a process pool "
@@ -338,7 +351,7 @@ def cmd_batch(a):
                        refine=a.refine, feather=a.feather)
     settings = BatchSettings(model=a.model, threads=a.threads, effect=_effect(a), postprocess=post,
                              canvas_pixels=a.canvas_pixels, mirror_average=mirror_average(a, "batch"),
-                             temporal=a.temporal, keep_partial=a.keep_partial)
+                             photo_recipe=a.photo_recipe, temporal=a.temporal, keep_partial=a.keep_partial)
     engine = make_engine(a.engine, a.workers, a.address, a.cpus_per_actor, a.gpus_per_actor)
     summary = run_batch(a.input, a.output, settings, engine, a.manifest)
     print(json.dumps(summary))
@@ -424,7 +437,8 @@ def cmd_eval(a):
     from .runtime.postprocess import PostProcess
 
     print(json.dumps(evaluate(a.model, a.data, a.csv, a.threads, canvas_pixels=a.canvas_pixels or "still",
-                              postprocess=PostProcess(refine=a.refine), mirror_average=mirror_average(a, "still"))))
+                              postprocess=PostProcess(refine=a.refine), mirror_average=mirror_average(a, "still"),
+                              photo_recipe=a.photo_recipe)))
     return 0
 
 
@@ -513,7 +527,8 @@ def cmd_serve(a):
     check_port_free(a.host, a.port)
     app = create_app(ServerConfig(model=a.model, workers=a.workers, queue=a.queue,
                                   max_upload_bytes=int(a.max_upload_mb * 2**20), max_pixels=a.max_pixels,
-                                  canvas_pixels=a.canvas_pixels, mirror_average=mirror_average(a, "still")))
+                                  canvas_pixels=a.canvas_pixels, mirror_average=mirror_average(a, "still"),
+                                  photo_recipe=a.photo_recipe))
     print(f"humanseg serving on http://{a.host}:{a.port} (docs: /docs)", flush=True)
     uvicorn.run(app, host=a.host, port=a.port, log_level="warning")
     return 0

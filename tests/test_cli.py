@@ -135,6 +135,13 @@ def test_eval_prints_one_json_line(tiny_dataset, tmp_path):
     assert scores["n_images"] == 4 and 0 <= scores["miou"] <= 1
     assert scores["canvas_pixels"] == 46080           # the shipped model's still budget: 1.25 x 256 x 144
     assert scores["mirror_average"] is True           # as `humanseg image` segments a photo
+    r = humanseg("eval", "--data", tiny_dataset / "val", "--photo-recipe", "fast")
+    assert r.returncode == 0, r.stderr
+    fast = json.loads(r.stdout)
+    assert "canvas_budgets" not in fast and "prior_weight" not in fast and fast["canvas_pixels"] == 46080
+    assert fast.get("refine_fraction", 0) == still.refine_fraction()
+    r = humanseg("eval", "--data", tiny_dataset / "val", "--photo-recipe", "quick")
+    assert r.returncode == 2 and "--photo-recipe" in r.stderr and "Traceback" not in r.stderr
     single = json.loads(humanseg("eval", "--data", tiny_dataset / "val", "--mirror-average", "off").stdout)
     assert single["mirror_average"] is False
     assert set(scores["per_source"]) == {"toy"} and scores["per_source"]["toy"]["n_images"] == 4

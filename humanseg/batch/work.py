@@ -37,6 +37,7 @@ class BatchSettings:
     postprocess: PostProcess = field(default_factory=PostProcess)
     canvas_pixels: int | None = None
     mirror_average: bool | None = None   # None: on for images, off for videos (as `image` and `video`)
+    photo_recipe: str = "full"           # images: the model's whole still recipe, or "fast" (Segmenter's option)
     temporal: str = AUTO
     keep_partial: bool = False
 
@@ -76,6 +77,8 @@ class BatchSettings:
         parts = {"model": resolve_model(self.model), "effect": self.effect, "postprocess": self.postprocess,
                  "canvas_pixels": self.canvas_pixels or ("still" if kind == "image" else "video"),
                  "mirror_average": self.mirror_for(kind)}
+        if kind == "image" and self.photo_recipe != "full":   # "full" leaves earlier resume keys as they were
+            parts["photo_recipe"] = self.photo_recipe
         if kind == "video":
             parts.update(temporal=self.temporal, keep_partial=self.keep_partial)
         return describe(parts)
@@ -99,7 +102,8 @@ class FileWorker:
             s = self.settings
             self._segmenters[use] = Segmenter(s.model, threads=self.threads, postprocess=s.postprocess,
                                               reuse_buffers=True, canvas_pixels=s.canvas_pixels or use,
-                                              mirror_average=s.mirror_for("image" if use == "still" else "video"))
+                                              mirror_average=s.mirror_for("image" if use == "still" else "video"),
+                                              photo_recipe=s.photo_recipe)
         return self._segmenters[use]
 
     def __call__(self, job: Job) -> dict:

@@ -49,11 +49,13 @@ def source_of(pair: Pair) -> str:
 
 def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = None, threads: int | None = None,
              threshold: float = 0.5, canvas_pixels: int | str | None = "still", band_radius: int = 10,
-             postprocess: PostProcess | None = None, mirror_average: bool | None = None) -> dict:
+             postprocess: PostProcess | None = None, mirror_average: bool | None = None,
+             photo_recipe: str = "full") -> dict:
     """Scores over all pairs under `data` (<source>/images + masks, any depth), each image segmented by
     `Segmenter.segment` as `humanseg image` does (canvas_pixels: the still-image budget by default;
     runtime/budget.py). postprocess: the segmenter's mask options (default none: the model's own map).
     mirror_average: Segmenter's option (None: its rule, on for the "still" budget, as `humanseg image`).
+    photo_recipe: Segmenter's option ("full" or "fast").
 
     Returns {"miou", "fg_iou", "boundary_f", "sc", "n_images", "ms_per_image", "canvas_pixels", "mirror_average",
     "per_source": {source: {"miou", "fg_iou", "boundary_f", "sc", "n_images"}}}; ms_per_image is the
@@ -73,7 +75,7 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     if not pairs:
         raise InputError(f"{data}: no image/mask pairs found (expected <source>/images and <source>/masks)")
     segmenter = Segmenter(model, threads=threads, canvas_pixels=canvas_pixels, postprocess=postprocess,
-                          mirror_average=mirror_average)
+                          mirror_average=mirror_average, photo_recipe=photo_recipe)
     scores = ScoresBySource()
     alpha_all, alpha_by_source = MattingScores(band_radius), {}
     rows, times = [], []

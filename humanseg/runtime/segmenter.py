@@ -6,12 +6,15 @@ from pathlib import Path
 import numpy as np
 
 from .allocator import reuse_large_buffers
+from ..errors import InputError
 from .budget import BUDGET_SCALE, check_canvas_pixels
 from .letterbox import ADAPTIVE_MAX_STRETCH, LetterboxBox
 from .postprocess import PostProcess, color_guided_refine
 from .preprocess import canvas_image, check_frame, model_input, move_to_canvas, person_probability, to_frame
 from .session import ModelSession
 from .temporal import AUTO, TemporalFilter, resolve_temporal
+
+PHOTO_RECIPES = ("full", "fast")
 
 
 def _frame_bgr8(frame: np.ndarray, order: str) -> np.ndarray:
@@ -44,18 +47,25 @@ class Segmenter:
         (logits): more symmetric masks, about +0.35 mIoU points on the validation set (benchmarks/RESULTS.md), for
         twice the network's time. None (default): on when canvas_pixels is "still" (photos), off otherwise
         (live video keeps its frame rate). A call of `segment` may override it.
+    photo_recipe: "full" (default): the "still" budget runs the model's whole still recipe; "fast": only its
+        main still budget, one pass (no further budgets, no self-prior pass), still mirror-averaged and refined
+        as the model says: a quarter of the network runs for the shipped model, for a busy service.
     """
 
     def __init__(self, model: str | Path = "portrait", providers: list[str] | None = None, threads: int | None = None,
                  postprocess: PostProcess | None = None, reuse_buffers: bool = False,
-                 canvas_pixels: int | str | None = None, mirror_average: bool | None = None):
+                 canvas_pixels: int | str | None = None, mirror_average: bool | None = None,
+                 photo_recipe: str = "full"):
         check_canvas_pixels(canvas_pixels)
+        if photo_recipe not in PHOTO_RECIPES:
+            raise InputError(f"photo_recipe {photo_recipe!r}: use one of {', '.join(PHOTO_RECIPES)}")
         if reuse_buffers:
             reuse_large_buffers()
         self.session = ModelSession(model, providers, threads)
         self.postprocess = postprocess or PostProcess()
         self.canvas_pixels = canvas_pixels
         self.mirror_average = canvas_pixels == "still" if mirror_average is None else bool(mirror_average)
+        self.photo_recipe = photo_recipe
 
     @property
     def input_channels(self) -> int:
@@ -80,14 +90,15 @@ class Segmenter:
         averaging, when its export stored several), else just `budget()`."""
         value = self.canvas_pixels if canvas_pixels is None else canvas_pixels
         scales = self.session.still_scales
-        if value != "still" or not self.session.adaptive or not scales or len(scales) < 2:
+        if (value != "still" or not self.session.adaptive or not scales or len(scales) < 2
+                or self.photo_recipe == "fast"):
             return [self.budget(canvas_pixels)]
         return [max(1, round(self.session.budget * s)) for s in scales]
 
     def prior_weight(self, canvas_pixels: int | str | None = None) -> float:
         """The weight of the second, self-prior pass for the "still" budget (0: one pass)."""
         value = self.canvas_pixels if canvas_pixels is None else canvas_pixels
-        return self.session.still_prior_weight if value == "still" else 0.0
+        return self.session.still_prior_weight if value == "still" and self.photo_recipe == "full" else 0.0
 
     def refine_fraction(self, canvas_pixels: int | str | None = None) -> float:
         """The radius, as a fraction of the photo's long side, of the colour-guided refinement `segment` gives

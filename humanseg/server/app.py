@@ -132,7 +132,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
             if name not in segmenters:
                 segmenters[name] = Segmenter(model_files[name], threads=cfg.threads_per_worker,
                                              canvas_pixels=cfg.canvas_pixels or "still",
-                                             mirror_average=cfg.mirror_average is not False)
+                                             mirror_average=cfg.mirror_average is not False,
+                                             photo_recipe=cfg.photo_recipe)
             return segmenters[name]
 
     segmenter_for(default_model)  # load the default model at start-up, not on the first request

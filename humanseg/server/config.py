@@ -14,4 +14,5 @@ class ServerConfig:
     threads_per_worker: int = 1
     canvas_pixels: int | None = None     # canvas budget of adaptive models; None: "still" (runtime/budget.py)
     mirror_average: bool | None = None   # Segmenter's option; None: on (the service segments photos)
+    photo_recipe: str = "full"           # Segmenter's option: "full" still recipe, or "fast" (one budget, one pass)
     max_canvas_pixels: int = 1024 * 1024  # the most a request's canvas_pixels may ask for

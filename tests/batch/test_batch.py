@@ -177,3 +177,12 @@ def test_ctrl_c_stops_cleanly_with_whole_records(tmp_path):
         if record["status"] == "done":
             assert cv2.imread(record["output"]) is not None or record["kind"] == "video"
     assert not [p for p in out.rglob("*.part")]
+
+
+def test_the_fast_photo_recipe_is_part_of_an_image_s_resume_key_only():
+    from humanseg.batch import BatchSettings
+
+    full, fast = BatchSettings(), BatchSettings(photo_recipe="fast")
+    assert full.describe("image") != fast.describe("image")
+    assert full.describe("video") == fast.describe("video")
+    assert "photo_recipe" not in full.describe("image")     # keys written before the option existed still match

@@ -216,6 +216,26 @@ def test_a_still_map_is_refined_when_the_model_says_so(tmp_path):
             Segmenter(write_tiny_model(tmp_path / "bad.onnx", extra_metadata={"humanseg.still_refine": bad}), threads=1)
 
 
+def test_the_fast_photo_recipe_runs_the_main_budget_once_and_keeps_the_refinement(tmp_path):
+    meta = {"humanseg.still_budget_scale": "1.25", "humanseg.still_budget_scales": "1.25,2",
+            "humanseg.still_prior_weight": "0.5", "humanseg.still_refine": "0.01"}
+    path = write_tiny_model(tmp_path / "recipe.onnx", channels=4, extra_metadata=meta)
+    full = Segmenter(path, threads=1, canvas_pixels="still", mirror_average=False)
+    fast = Segmenter(path, threads=1, canvas_pixels="still", mirror_average=False, photo_recipe="fast")
+    assert full.budgets() == [46080, 73728] and full.prior_weight() == 0.5
+    assert fast.budgets() == [46080] and fast.prior_weight() == 0.0 and fast.refine_fraction() == 0.01
+    frame, _ = rectangle_frame(640, 360)
+    runs = Recorder(fast)
+    fast.segment(frame)
+    assert len(runs.inputs) == 1 and runs.inputs[0].shape[2:] == (160, 288)    # one pass at 46080 pixels
+    every = Recorder(full)
+    full.segment(frame)
+    assert len(every.inputs) == 4                                                # two budgets, twice each
+    assert Segmenter(path, threads=1, photo_recipe="fast").budgets() == [36864]  # video is one pass anyway
+    with pytest.raises(InputError):
+        Segmenter(path, threads=1, photo_recipe="quick")
+
+
 def test_a_single_image_gets_an_all_zero_prior(models):
     seg = Segmenter(models["prior"], threads=1)
     rec = Recorder(seg)

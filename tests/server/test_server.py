@@ -303,6 +303,11 @@ def test_an_onnx_file_is_served_as_the_default_with_its_canvas_and_channels(tiny
     assert info["canvas_pixels"] == 256 * 144 and info["stride"] == 16 and info["input_channels"] == 4
     assert info["still_canvas_pixels"] == 2 * 256 * 144 and 0 < info["max_stretch"] < 0.2
     assert info["still_canvas_budgets"] == [2 * 256 * 144] and info["still_refine"] == 0.0
+    portrait = {m["name"]: m for m in models["models"]}["portrait"]
+    fast = TestClient(create_app(ServerConfig(model=str(tiny_prior_model), workers=1, queue=1, photo_recipe="fast")))
+    fast_portrait = {m["name"]: m for m in fast.get("/v1/models").json()["models"]}["portrait"]
+    assert len(fast_portrait["still_canvas_budgets"]) == 1 and fast_portrait["still_prior_weight"] == 0.0
+    assert fast_portrait["still_canvas_budgets"] == portrait["still_canvas_budgets"][:1]
     assert client.get(info["url"]).content == tiny_prior_model.read_bytes()
     assert {m["name"] for m in models["models"]} >= {"portrait", "tiny-prior"}
 
