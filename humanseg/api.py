@@ -124,7 +124,8 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
                          "canvas_pixels": budget, "mirror_average": getattr(segmenter, "mirror_average", None),
                          **({"canvas_budgets": budgets} if len(budgets) > 1 else {}),
                          **({"prior_weight": weight} if (weight := _prior_weight(segmenter)) else {}),
-                         **({"refine_fraction": fraction} if (fraction := _refine_fraction(segmenter)) else {})})
+                         **({"refine_fraction": fraction} if (fraction := _refine_fraction(segmenter)) else {}),
+                         **({"zoom_share": share} if (share := _zoom_share(segmenter)) else {})})
     manifest = _ResumeManifest(out / RESUME_MANIFEST)
     done = skipped = 0
     failed: list[str] = []
@@ -156,6 +157,11 @@ def _prior_weight(segmenter) -> float:
 def _refine_fraction(segmenter) -> float:
     """Segmenter.refine_fraction() (0 for segmenter stand-ins without one)."""
     return segmenter.refine_fraction() if callable(getattr(segmenter, "refine_fraction", None)) else 0.0
+
+
+def _zoom_share(segmenter) -> float:
+    """Segmenter.zoom_share() (0 for segmenter stand-ins without one)."""
+    return segmenter.zoom_share() if callable(getattr(segmenter, "zoom_share", None)) else 0.0
 
 
 def _resume_key(path: Path, settings: str) -> str:

@@ -61,6 +61,16 @@ def refine_fraction(text: str) -> float:
     return value
 
 
+def zoom_share(text: str) -> float:
+    """--still-zoom: a share of the photo (runtime/zoom.py)."""
+    from .runtime.zoom import MAX_ZOOM_SHARE, MIN_ZOOM_SHARE
+
+    value = _number(text, float)
+    if not MIN_ZOOM_SHARE < value <= MAX_ZOOM_SHARE:
+        raise argparse.ArgumentTypeError(f"{text} is not in ({MIN_ZOOM_SHARE}, {MAX_ZOOM_SHARE}]")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     value = _number(text, int)
     if value < 0:
@@ -411,6 +421,8 @@ def cmd_models(a):
                      "previous mask)" if s.still_prior_weight else "")
             refine = (f", edges refined with a colour-guided filter of radius {s.still_refine:g} x the long side"
                       if s.still_refine else "")
+            refine = (f", people filling under {s.still_zoom:g} of the photo segmented again close up"
+                      if s.still_zoom else "") + refine
             print(f"  photos: canvas of {' and '.join(map(str, budgets))} pixels"
                   + (", the maps averaged" if len(budgets) > 1 else "") + prior + ", mirror-averaged" + refine
                   + f"; video: {s.canvas_pixels} pixels, one pass")
@@ -464,6 +476,10 @@ def export_args(p):
                    help="refine still images' maps with a colour-guided filter of radius F x the photo's long side "
                         "(0 < F <= 0.1), stored in the ONNX metadata (measure it: benchmarks/still_scales.py "
                         "--refine); default: none")
+    p.add_argument("--still-zoom", type=zoom_share, default=None, metavar="A",
+                   help="when everything called person in a still image fits in a box (plus a 20%% margin) under A "
+                        "of the photo (0.02 < A <= 0.9), segment that box again and use its map there (small people "
+                        "get the whole canvas), stored in the ONNX metadata; default: never")
 
 
 @command("export", "export a training checkpoint to ONNX (needs humanseg[train])", export_args)
@@ -472,7 +488,8 @@ def cmd_export(a):
 
     if a.int8 and not a.calib:
         raise InputError("--int8 needs --calib DIR with a few representative images")
-    report = export_checkpoint(a.checkpoint, a.onnx, a.canvas, a.still_scale, a.still_prior, a.still_refine)
+    report = export_checkpoint(a.checkpoint, a.onnx, a.canvas, a.still_scale, a.still_prior, a.still_refine,
+                               a.still_zoom)
     if a.int8:
         report.update(quantize_int8(a.onnx, a.onnx.with_suffix(".int8.onnx"), a.calib))
     print(json.dumps(report))

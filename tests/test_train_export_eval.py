@@ -148,7 +148,13 @@ def test_temporal_prior_model_trains_on_adaptive_canvases_and_exports(tiny_datas
         r = run("export", out / "best.pt", "--onnx", tmp_path / "x.onnx", "--still-refine", bad)
         assert r.returncode == 2 and "--still-refine" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x.onnx").exists()
-    r = run("export", out / "best.pt", "--onnx", tmp_path / "refined.onnx", "--still-refine", "0.01")
+    for bad in ("0.01", "1", "x"):
+        r = run("export", out / "best.pt", "--onnx", tmp_path / "x.onnx", "--still-zoom", bad)
+        assert r.returncode == 2 and "--still-zoom" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.onnx").exists()
+    r = run("export", out / "best.pt", "--onnx", tmp_path / "refined.onnx", "--still-refine", "0.01", "--still-zoom", "0.5")
     assert r.returncode == 0, r.stderr[-2000:]
-    assert json.loads(r.stdout.strip().splitlines()[-1])["still_refine"] == 0.01
-    assert Segmenter(tmp_path / "refined.onnx", canvas_pixels="still").refine_fraction() == 0.01
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert report["still_refine"] == 0.01 and report["still_zoom"] == 0.5
+    refined = Segmenter(tmp_path / "refined.onnx", canvas_pixels="still")
+    assert refined.refine_fraction() == 0.01 and refined.zoom_share() == 0.5

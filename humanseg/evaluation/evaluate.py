@@ -64,7 +64,8 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     several, which are then listed in "canvas_budgets"); mirror_average whether each image was also
     segmented mirrored and the two averaged; "prior_weight" (when not 0) that each image was segmented twice,
     the second time with this weight times the first map as the previous mask (Segmenter.prior_weight);
-    "refine_fraction" (when not 0) the radius of the colour-guided refinement each map got (Segmenter.refine_fraction).
+    "refine_fraction" (when not 0) the radius of the colour-guided refinement each map got (Segmenter.refine_fraction);
+    "zoom_share" (when not 0) that photos whose people fill less than this share were segmented again close up.
 
     Where a source has `alpha/` beside `images/` (8-bit alpha PNGs, same stem), the person probability is also
     scored as an alpha matte (evaluation/matting.py): "alpha": {"whole": {"sad", "mse", "grad", "conn"},
@@ -109,6 +110,8 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
         summary["prior_weight"] = segmenter.prior_weight()
     if segmenter.refine_fraction():
         summary["refine_fraction"] = segmenter.refine_fraction()
+    if segmenter.zoom_share():
+        summary["zoom_share"] = segmenter.zoom_share()
     summary["per_source"] = {name: {k: (round(v, 5) if isinstance(v, float) else v) for k, v in s.items()}
                              for name, s in scores.per_source().items()}
     if alpha_all.rows:

@@ -13,6 +13,7 @@ from .postprocess import PostProcess, color_guided_refine
 from .preprocess import canvas_image, check_frame, model_input, move_to_canvas, person_probability, to_frame
 from .session import ModelSession
 from .temporal import AUTO, TemporalFilter, resolve_temporal
+from .zoom import zoom_box
 
 PHOTO_RECIPES = ("full", "fast")
 
@@ -107,6 +108,13 @@ class Segmenter:
         value = self.canvas_pixels if canvas_pixels is None else canvas_pixels
         return self.session.still_refine if value == "still" and not self.postprocess.refine else 0.0
 
+    def zoom_share(self, canvas_pixels: int | str | None = None) -> float:
+        """For the "still" budget of the full photo recipe, the model's humanseg.still_zoom: when everything
+        called person fits in a box (plus a margin) under this share of the photo, that box is segmented again
+        and its map replaces the first one there (runtime/zoom.py); 0: never."""
+        value = self.canvas_pixels if canvas_pixels is None else canvas_pixels
+        return self.session.still_zoom if value == "still" and self.photo_recipe == "full" else 0.0
+
     def canvas_size(self, frame_w: int, frame_h: int, canvas_pixels: int | str | None = None) -> tuple[int, int]:
         """(width, height) of the model canvas for a frame_w x frame_h frame."""
         return self.session.canvas(frame_w, frame_h, self.budget(canvas_pixels))
@@ -159,10 +167,17 @@ class Segmenter:
         """uint8 frame (HxW, HxWx3 or HxWx4; BGR unless order="rgb") -> float32 HxW person map in [0, 1].
         A single image: 4-channel models get an all-zero previous mask. canvas_pixels and mirror_average:
         this call's budget (adaptive models) and mirror averaging instead of the segmenter's own. A "still"
-        map is refined at frame size when the model's recipe says so (`refine_fraction`); still_refine=False
+        map of small people is segmented again closer up (`zoom_share`) and refined at frame size when the
+        model's recipe says so (`refine_fraction`); still_refine=False
         skips that for this call (a caller that applies its own --refine afterwards)."""
         prob, box, _ = self.canvas_probability(frame, order, canvas_pixels, mirror_average)
         mask = to_frame(prob, box, frame.shape)
+        crop = zoom_box(mask, self.zoom_share(canvas_pixels)) if self.zoom_share(canvas_pixels) else None
+        if crop is not None:
+            y0, y1, x0, x1 = crop
+            part = np.ascontiguousarray(frame[y0:y1, x0:x1])
+            prob, box, _ = self.canvas_probability(part, order, canvas_pixels, mirror_average)
+            mask[y0:y1, x0:x1] = to_frame(prob, box, part.shape)
         fraction = self.refine_fraction(canvas_pixels) if still_refine is not False else 0.0
         if fraction:
             mask = color_guided_refine(_frame_bgr8(frame, order), mask, fraction)

@@ -13,6 +13,9 @@ Metadata keys (written by training/export.py):
 - `humanseg.still_refine` (optional): a still image's map is refined with a colour-guided filter of this
   radius, as a fraction of the photo's long side, in (0, 0.1] (`humanseg export --still-refine F`;
   runtime/postprocess.color_guided_refine).
+- `humanseg.still_zoom` (optional): when everything a still's map calls person fits in a box (plus a margin)
+  under this share of the photo, in [0.02, 0.9], the box is segmented again and its map used there
+  (`humanseg export --still-zoom A`; runtime/zoom.py).
 - `humanseg.canvas_pixels`, `humanseg.stride`: an adaptive model. Each frame gets its own canvas,
   `runtime.canvas.adaptive_canvas(w, h, pixels, stride)`, and any pixel budget may be asked for.
 - no `humanseg.canvas_pixels`: a legacy model with a fixed canvas, `humanseg.canvas` = "LONGxSHORT"
@@ -32,6 +35,7 @@ from ..errors import ModelError
 from ..weights import resolve_model
 from .budget import still_scales_problem
 from .postprocess import MAX_REFINE_FRACTION
+from .zoom import MAX_ZOOM_SHARE, MIN_ZOOM_SHARE
 from .canvas import adaptive_canvas
 from .letterbox import canvas_for
 
@@ -83,6 +87,8 @@ class ModelSession:
             self.still_prior_weight: float = float(weight) if weight else 0.0
             refine = meta.get("humanseg.still_refine")
             self.still_refine: float = float(refine) if refine else 0.0
+            zoom = meta.get("humanseg.still_zoom")
+            self.still_zoom: float = float(zoom) if zoom else 0.0
         except ValueError as exc:
             raise ModelError(f"{self.path}: unreadable humanseg metadata ({exc})") from exc
         self.long_side, self.short_side = max(long_side, short_side), min(long_side, short_side)
@@ -101,6 +107,9 @@ class ModelSession:
         if refine and not 0 < self.still_refine <= MAX_REFINE_FRACTION:
             raise ModelError(f"{self.path}: humanseg.still_refine must be in (0, {MAX_REFINE_FRACTION}] (a fraction of "
                              "the photo's long side)")
+        if zoom and not MIN_ZOOM_SHARE < self.still_zoom <= MAX_ZOOM_SHARE:
+            raise ModelError(f"{self.path}: humanseg.still_zoom must be in ({MIN_ZOOM_SHARE}, {MAX_ZOOM_SHARE}] "
+                             "(a share of the photo)")
         self.input_channels: int = channels
 
     @property

@@ -187,7 +187,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         averages over (one, or several for a model that stores several still scales); `still_prior_weight`: when
         not 0, /v1/segment runs each budget twice, the second time with this weight times the first map as the
         previous mask; `still_refine`: when not 0, /v1/segment refines the map with a colour-guided filter of this
-        radius (a fraction of the photo's long side) unless the request gives its own `refine`."""
+        radius (a fraction of the photo's long side) unless the request gives its own `refine`; `still_zoom`: when
+        not 0, a photo whose people fill less than this share of it is segmented again close up."""
         out = []
         for name, path in model_files.items():
             if path.is_file():
@@ -199,7 +200,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                             "stride": s.stride, "max_stretch": ADAPTIVE_MAX_STRETCH if s.adaptive else 0.0,
                             "input_channels": s.input_channels, "still_canvas_pixels": seg.budget(),
                             "still_canvas_budgets": seg.budgets(), "still_prior_weight": seg.prior_weight(),
-                            "still_refine": seg.refine_fraction()})
+                            "still_refine": seg.refine_fraction(), "still_zoom": seg.zoom_share()})
         return {"models": out, "default": default_model}
 
     async def read_upload(upload: UploadFile, what: str) -> Upload:

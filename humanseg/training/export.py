@@ -15,6 +15,7 @@ import torch
 
 from ..errors import InputError, ModelError
 from ..runtime.postprocess import MAX_REFINE_FRACTION
+from ..runtime.zoom import MAX_ZOOM_SHARE, MIN_ZOOM_SHARE
 from .checkpoint_file import read_checkpoint
 from .models import create_model, input_channels
 
@@ -129,7 +130,7 @@ def _still_metadata(scales: list[float]) -> dict[str, str]:
 
 def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None = None,
                       still_scale: float | Sequence[float] | None = None, still_prior: float | None = None,
-                      still_refine: float | None = None) -> dict:
+                      still_refine: float | None = None, still_zoom: float | None = None) -> dict:
     """Export, check parity, return a report dict (printed by the CLI).
 
     canvas_mode: "adaptive" or "fixed" metadata; None: what the checkpoint was trained with.
@@ -141,6 +142,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
     the first output as the previous mask (metadata humanseg.still_prior_weight).
     still_refine: refine still maps with a colour-guided filter of this radius, a fraction (0, 0.1] of the
     photo's long side (metadata humanseg.still_refine).
+    still_zoom: when everything called person in a still fits in a box (plus a margin) under this share of
+    the photo, segment that box again (metadata humanseg.still_zoom, runtime/zoom.py).
     """
     scales = [float(still_scale)] if isinstance(still_scale, (int, float)) else [float(v) for v in still_scale or ()]
     model, info = load_checkpoint(ckpt)
@@ -150,6 +153,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
     if still_refine is not None and not 0 < still_refine <= MAX_REFINE_FRACTION:
         raise InputError(f"--still-refine {still_refine}: give a fraction of the photo's long side in "
                          f"(0, {MAX_REFINE_FRACTION}]")
+    if still_zoom is not None and not MIN_ZOOM_SHARE < still_zoom <= MAX_ZOOM_SHARE:
+        raise InputError(f"--still-zoom {still_zoom}: give a share of the photo in ({MIN_ZOOM_SHARE}, {MAX_ZOOM_SHARE}]")
     canvas = _canvas(info)
     adaptive, stride = _canvas_mode(info)
     if canvas_mode is not None:
@@ -160,7 +165,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
                                      "training_runs": info.get("training_runs", []),
                                      **(_still_metadata(scales) if adaptive else {}),
                                      **({"still_prior_weight": str(still_prior)} if still_prior else {}),
-                                     **({"still_refine": str(still_refine)} if still_refine else {})},
+                                     **({"still_refine": str(still_refine)} if still_refine else {}),
+                                     **({"still_zoom": str(still_zoom)} if still_zoom else {})},
                 adaptive, stride)
     diff = parity(model, out)
     if diff > PARITY_TOLERANCE:
@@ -176,6 +182,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
         report.update(still_prior_weight=still_prior)
     if still_refine:
         report.update(still_refine=still_refine)
+    if still_zoom:
+        report.update(still_zoom=still_zoom)
     return report
 
 

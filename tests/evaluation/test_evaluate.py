@@ -50,6 +50,9 @@ def test_evaluate_reports_every_budget_of_a_multi_scale_model(tiny_dataset, tmp_
     refined = write_tiny_model(tmp_path / "refined.onnx", extra_metadata={"humanseg.still_refine": "0.01"})
     assert evaluate(refined, tiny_dataset / "val")["refine_fraction"] == 0.01
     assert "refine_fraction" not in evaluate(refined, tiny_dataset / "val", postprocess=PostProcess(refine=4))
+    assert "zoom_share" not in scores
+    zoomed = write_tiny_model(tmp_path / "zoomed.onnx", extra_metadata={"humanseg.still_zoom": "0.5"})
+    assert evaluate(zoomed, tiny_dataset / "val")["zoom_share"] == 0.5
 
 
 def _matting_folder(root, rng):

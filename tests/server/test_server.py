@@ -302,7 +302,7 @@ def test_an_onnx_file_is_served_as_the_default_with_its_canvas_and_channels(tiny
     info = {m["name"]: m for m in models["models"]}["tiny-prior"]
     assert info["canvas_pixels"] == 256 * 144 and info["stride"] == 16 and info["input_channels"] == 4
     assert info["still_canvas_pixels"] == 2 * 256 * 144 and 0 < info["max_stretch"] < 0.2
-    assert info["still_canvas_budgets"] == [2 * 256 * 144] and info["still_refine"] == 0.0
+    assert info["still_canvas_budgets"] == [2 * 256 * 144] and info["still_refine"] == 0.0 and info["still_zoom"] == 0.0
     portrait = {m["name"]: m for m in models["models"]}["portrait"]
     fast = TestClient(create_app(ServerConfig(model=str(tiny_prior_model), workers=1, queue=1, photo_recipe="fast")))
     fast_portrait = {m["name"]: m for m in fast.get("/v1/models").json()["models"]}["portrait"]
