@@ -478,7 +478,7 @@ def export_args(p):
                         "--refine); default: none")
     p.add_argument("--still-zoom", type=zoom_share, default=None, metavar="A",
                    help="when everything called person in a still image fits in a box (plus a 20%% margin) under A "
-                        "of the photo (0.02 < A <= 0.9), segment that box again and use its map there (small people "
+                        "of the photo (0.005 < A <= 0.9), segment that box again and use its map there (small people "
                         "get the whole canvas), stored in the ONNX metadata; default: never")
 
 

@@ -148,7 +148,7 @@ def test_temporal_prior_model_trains_on_adaptive_canvases_and_exports(tiny_datas
         r = run("export", out / "best.pt", "--onnx", tmp_path / "x.onnx", "--still-refine", bad)
         assert r.returncode == 2 and "--still-refine" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x.onnx").exists()
-    for bad in ("0.01", "1", "x"):
+    for bad in ("0.005", "1", "x"):
         r = run("export", out / "best.pt", "--onnx", tmp_path / "x.onnx", "--still-zoom", bad)
         assert r.returncode == 2 and "--still-zoom" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x.onnx").exists()

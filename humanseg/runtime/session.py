@@ -14,7 +14,7 @@ Metadata keys (written by training/export.py):
   radius, as a fraction of the photo's long side, in (0, 0.1] (`humanseg export --still-refine F`;
   runtime/postprocess.color_guided_refine).
 - `humanseg.still_zoom` (optional): when everything a still's map calls person fits in a box (plus a margin)
-  under this share of the photo, in [0.02, 0.9], the box is segmented again and its map used there
+  under this share of the photo, in (0.005, 0.9], the box is segmented again and its map used there
   (`humanseg export --still-zoom A`; runtime/zoom.py).
 - `humanseg.canvas_pixels`, `humanseg.stride`: an adaptive model. Each frame gets its own canvas,
   `runtime.canvas.adaptive_canvas(w, h, pixels, stride)`, and any pixel budget may be asked for.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 ZOOM_MARGIN = 0.2       # the box around everything called person grows by this share of its size on each side
-MIN_ZOOM_SHARE = 0.02   # smaller boxes are left alone: a speck in an empty scene is not worth a close look
+MIN_ZOOM_SHARE = 0.005  # smaller boxes are left alone: a speck in an empty scene is not worth a close look
 MAX_ZOOM_SHARE = 0.9
 
 

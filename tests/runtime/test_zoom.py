@@ -21,6 +21,9 @@ def test_zoom_box_grows_the_person_box_and_only_takes_small_ones():
     speck = np.zeros((400, 600), np.float32)
     speck[10:14, 10:14] = 1.0
     assert zoom_box(speck, 0.5) is None                  # a speck is not worth a close look
+    tiny = np.zeros((1200, 1800), np.float32)
+    tiny[600:720, 800:860] = 0.9                         # a small person: 0.5-2 % of a large photo with its margin
+    assert zoom_box(tiny, 0.5) == (576, 744, 788, 872)
 
 
 def test_small_people_are_segmented_again_close_up_and_big_ones_are_not(tmp_path):
@@ -44,6 +47,6 @@ def test_small_people_are_segmented_again_close_up_and_big_ones_are_not(tmp_path
     runs.inputs.clear()
     seg.segment(big)
     assert len(runs.inputs) == 1                          # fills most of the photo: one look
-    for bad in ("0.01", "0.95", "x"):
+    for bad in ("0.004", "0.95", "x"):
         with pytest.raises(ModelError):
             Segmenter(write_tiny_model(tmp_path / "bad.onnx", extra_metadata={"humanseg.still_zoom": bad}), threads=1)
