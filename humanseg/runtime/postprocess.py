@@ -106,8 +106,9 @@ def color_guided_refine(frame_bgr: np.ndarray, prob: np.ndarray, radius_fraction
     """Guided filter (He et al. 2010/2015) with the colour frame as guide, so the map's edges follow the
     photo's colour edges. Scale-free: the filter's coefficients are computed on a grid whose long side is
     `work_side` (or the frame's, if smaller) with a radius of `radius_fraction` of that long side, then
-    upsampled and applied to every pixel of the frame, and a 5x5 median removes the specks that leaves. The still recipe's refinement (humanseg.still_refine,
-    Segmenter.refine_fraction): on the validation set about +0.3 mIoU points (benchmarks/RESULTS.md)."""
+    upsampled and applied to every pixel of the frame, and a 5x5 median removes the specks that leaves. The
+    still recipe's refinement (humanseg.still_refine, Segmenter.refine_fraction): on the validation set about
+    +0.3 mIoU points (benchmarks/RESULTS.md)."""
     h, w = prob.shape
     step = max(1.0, max(h, w) / work_side)
     small = (max(1, round(w / step)), max(1, round(h / step)))

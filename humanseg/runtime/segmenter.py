@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .allocator import reuse_large_buffers
 from ..errors import InputError
+from .allocator import reuse_large_buffers
 from .budget import BUDGET_SCALE, check_canvas_pixels
 from .letterbox import ADAPTIVE_MAX_STRETCH, LetterboxBox
 from .postprocess import PostProcess, color_guided_refine
@@ -42,8 +42,9 @@ class Segmenter:
         convert_image and the image, eval and serve commands use; a model that lists several still scales
         is run at each and the maps averaged; a 4-channel model that stores a still_prior_weight is run
         twice per budget, the second time with that weight times its first output as the previous
-        mask; a model that stores a still_refine has each still map refined with a colour-guided filter,
-        `refine_fraction`). Legacy fixed-canvas models (no humanseg.canvas_pixels metadata) ignore it.
+        mask; a model that stores a still_zoom segments small people again close up, `zoom_share`; one that
+        stores a still_refine has each still map refined with a colour-guided filter, `refine_fraction`).
+        Legacy fixed-canvas models (no humanseg.canvas_pixels metadata) ignore it.
     mirror_average: also run the network on the mirror image of each canvas and average the two outputs
         (logits): more symmetric masks, about +0.35 mIoU points on the validation set (benchmarks/RESULTS.md), for
         twice the network's time. None (default): on when canvas_pixels is "still" (photos), off otherwise
@@ -168,11 +169,12 @@ class Segmenter:
         A single image: 4-channel models get an all-zero previous mask. canvas_pixels and mirror_average:
         this call's budget (adaptive models) and mirror averaging instead of the segmenter's own. A "still"
         map of small people is segmented again closer up (`zoom_share`) and refined at frame size when the
-        model's recipe says so (`refine_fraction`); still_refine=False
-        skips that for this call (a caller that applies its own --refine afterwards)."""
+        model's recipe says so (`refine_fraction`); still_refine=False skips the refinement for this call (a
+        caller that applies its own --refine afterwards)."""
         prob, box, _ = self.canvas_probability(frame, order, canvas_pixels, mirror_average)
         mask = to_frame(prob, box, frame.shape)
-        crop = zoom_box(mask, self.zoom_share(canvas_pixels)) if self.zoom_share(canvas_pixels) else None
+        share = self.zoom_share(canvas_pixels)
+        crop = zoom_box(mask, share) if share else None
         if crop is not None:
             y0, y1, x0, x1 = crop
             part = np.ascontiguousarray(frame[y0:y1, x0:x1])
