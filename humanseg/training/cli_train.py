@@ -56,6 +56,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated clip names (file stems, e.g. lp_d11) kept out of training for evaluation")
     p.add_argument("--distill-weight", type=float, default=d.distill_weight,
                    help="weight of the BCE to the mean teacher label (0: no distillation)")
+    p.add_argument("--teacher-gate", action="store_true",
+                   help="photos with a human mask: where the teacher label differs from the mask by 0.5 or more "
+                        "(bystanders the mask leaves out, teacher errors) distil towards the mask instead")
     p.add_argument("--matting-losses", default=json.dumps(d.matting_losses),
                    help="matting models: JSON weights of the alpha losses l1, mse, comp, grad, lap (default: %(default)s)")
     p.add_argument("--matting-seg-weight", type=float, default=d.matting_seg_weight,
@@ -116,6 +119,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
         webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob,
         small_person_prob=a.small_person_prob, side_cut_prob=a.side_cut_prob, self_prior_prob=a.self_prior_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
+        teacher_gate=a.teacher_gate,
         matting_losses=_json("--matting-losses", a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         freeze=[c.strip() for c in a.freeze.split(",") if c.strip()],
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,

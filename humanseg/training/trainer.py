@@ -166,6 +166,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                              clip_share=cfg.clip_share, prior=input_channels(model) == 4,
                              quarter_turn_prob=cfg.quarter_turn_prob, small_person_prob=cfg.small_person_prob,
                              side_cut_prob=cfg.side_cut_prob, budget_scale=tuple(cfg.budget_scale),
+                             teacher_gate=cfg.teacher_gate,
                              matting=predicts_alpha(model))
     maker = BatchMaker(stores.labelled, batch_size, settings, cfg.seed, stores.pseudo, stores.backgrounds,
                        stores.clips)

@@ -298,3 +298,30 @@ def test_small_people_are_off_by_default_and_keep_the_batch_contract_when_on(sto
     big = make(stores, step=2, synth_prob=1.0, webcam_prob=0.0, pseudo_share=0.0)
     assert small.x.shape == big.x.shape
     assert float((small.labels == 1).float().mean()) < float((big.labels == 1).float().mean())
+
+
+def test_teacher_gate_lets_the_human_mask_win_where_the_teacher_disagrees(stores):
+    import dataclasses
+    wrong = dataclasses.replace(stores.labelled, soft=torch.full_like(stores.labelled.soft, 255),
+                                has_soft=torch.ones_like(stores.labelled.has_soft))  # the teacher calls all person
+    made = {}
+    for gate in (False, True):
+        settings = BatchSettings(size=(64, 48), synth_prob=0.5, teacher_gate=gate)
+        made[gate] = BatchMaker(wrong, 6, settings, 3, None, stores.backgrounds).make(1)
+    plain, gated = made[False], made[True]
+    assert torch.equal(plain.x, gated.x) and torch.equal(plain.labels, gated.labels)  # the gate draws nothing
+    background = (gated.labels == 0) & gated.soft_valid
+    person = (gated.labels == 1) & gated.soft_valid
+    assert bool(background.any()) and bool(person.any())
+    assert float((plain.soft[background] > 0.5).float().mean()) > 0.5  # ungated: towards the wrong teacher
+    assert float(gated.soft[background].max()) == 0.0  # gated: towards the mask
+    assert torch.equal(gated.soft[person], plain.soft[person])  # where they agree the teacher stays
+
+
+def test_gated_teacher_keeps_soft_edges_and_ungated_samples():
+    from humanseg.training.data.batches import gated_teacher
+    teacher = torch.tensor([0.9, 0.6, 0.55, 0.1]).view(1, 1, 1, 4).repeat(2, 1, 1, 1)
+    mask = torch.tensor([0.0, 1.0, 1.0, 1.0]).view(1, 1, 1, 4).repeat(2, 1, 1, 1)
+    got = gated_teacher(teacher, mask, torch.tensor([True, False]))
+    assert got[0].flatten().tolist() == pytest.approx([0.0, 0.6, 0.55, 1.0])  # 0.6, 0.55 within 0.5 of 1
+    assert torch.equal(got[1], teacher[1])

@@ -70,6 +70,7 @@ class BatchSettings:
     small_person_prob: float = 0.0       # share of whole pasted people placed small (street-scene size)
     side_cut_prob: float = 0.0           # share of the photos zoomed and pushed so a side edge cuts the person
     budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive: the batch's pixel budget x a factor in this range
+    teacher_gate: bool = False           # with a human mask, the distillation target is the mask where they differ
 
 
 class BatchMaker:
@@ -174,6 +175,8 @@ class BatchMaker:
         labels = torch.where(gt, person.long(), torch.full_like(person, IGNORE, dtype=torch.long))
         labels = torch.where(s3 | content, labels, torch.full_like(labels, IGNORE))  # padding is not scored
         soft = torch.where(s3, teacher * content, teacher)
+        if cfg.teacher_gate:
+            soft = gated_teacher(soft, torch.where(s3, alpha, mask), s["has_gt"] & s["has_soft"])
         soft_valid = s["has_soft"].view(n, 1, 1, 1) & (s3 | content)
         prior = None
         if cfg.prior:
@@ -185,6 +188,16 @@ class BatchMaker:
         if matte is not None:
             batch.alpha, batch.fg, batch.bg, batch.pasted = matte[:, 0], image, backgrounds, synth
         return batch
+
+
+def gated_teacher(teacher: torch.Tensor, mask: torch.Tensor, gated: torch.Tensor) -> torch.Tensor:
+    """The distillation target with the human mask winning where the two disagree. teacher, mask:
+    Nx1xHxW in [0, 1]; gated: bool N, the samples that have both. Where |teacher - mask| >= 0.5 (a
+    bystander the teacher calls person though the mask does not, a limb the teacher misses) the target is
+    the mask, 0 or 1; elsewhere, and on samples that are not gated, it stays the teacher's (soft edges)."""
+    n = teacher.shape[0]
+    wrong = gated.view(n, 1, 1, 1) & ((teacher - mask).abs() >= 0.5)
+    return torch.where(wrong, (mask > 0.5).to(teacher.dtype), teacher)
 
 
 def matting_target(mask: torch.Tensor, teacher_alpha: torch.Tensor, has_gt: torch.Tensor,
