@@ -4,8 +4,9 @@ Checkpoints taken at the low end of successive cosine runs that continue one ano
 basin; their mean is often better than any of them (Izmailov et al. 2018, stochastic weight averaging).
 Float tensors (weights and batch-norm statistics) are averaged; integer buffers come from the last file.
 The result is an ordinary checkpoint: `humanseg export` and `humanseg train --init` read it. Its history is
-that of the member with the most cumulative samples (the members share one lineage), plus an entry that
-names the files averaged."""
+the runs the members share, then each member's own runs after them, then an entry that names the files
+averaged; its cumulative samples are the sum over that history, so two runs continued from one file count
+both their samples and the shared ones once."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,7 +45,21 @@ def average_checkpoints(paths: list[Path]) -> dict:
     newest = max(states, key=lambda s: int(s.get("training_samples", 0)))
     result = dict(newest)
     result["state_dict"] = averaged
-    result["training_runs"] = list(newest.get("training_runs", [])) + [
+    result["training_runs"] = merged_history([list(s.get("training_runs", [])) for s in states]) + [
         {"average_of": [str(p) for p in paths], "samples": 0}]
-    result["training_samples"] = int(newest.get("training_samples", 0))
+    result["training_samples"] = sum(int(run.get("samples", 0)) for run in result["training_runs"])
     return result
+
+
+def merged_history(histories: list[list[dict]]) -> list[dict]:
+    """The runs all histories start with, once, then each history's remaining runs in the given order; two
+    checkpoints of one run (same output folder, e.g. best.pt and last.pt) count that run once, at its longest."""
+    shared = 0
+    while all(len(h) > shared and h[shared] == histories[0][shared] for h in histories):
+        shared += 1
+    own: dict = {}
+    for run in (run for h in histories for run in h[shared:]):
+        key = run.get("out") or id(run)
+        if key not in own or int(run.get("samples", 0)) > int(own[key].get("samples", 0)):
+            own[key] = run
+    return histories[0][:shared] + list(own.values())

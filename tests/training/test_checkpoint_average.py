@@ -12,11 +12,12 @@ from humanseg.training.checkpoint_average import AverageError, average_checkpoin
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _checkpoint(path, value, samples, model="tiny", steps=3):
+def _checkpoint(path, value, samples, model="tiny", steps=3, before=()):
     state_dict = {"conv.weight": torch.full((2, 2), float(value)),
                   "bn.num_batches_tracked": torch.tensor(steps)}
-    torch.save({"model": model, "model_kwargs": {}, "state_dict": state_dict, "training_samples": samples,
-                "training_runs": [{"out": f"run{samples}", "samples": samples}]}, path)
+    runs = [dict(r) for r in before] + [{"out": f"run{samples}", "samples": samples}]
+    torch.save({"model": model, "model_kwargs": {}, "state_dict": state_dict,
+                "training_samples": sum(r["samples"] for r in runs), "training_runs": runs}, path)
     return path
 
 
@@ -26,9 +27,23 @@ def test_the_average_is_the_mean_and_carries_the_longest_history(tmp_path):
     state = average_checkpoints([a, b])
     assert torch.equal(state["state_dict"]["conv.weight"], torch.full((2, 2), 2.5))
     assert int(state["state_dict"]["bn.num_batches_tracked"]) == 9       # integers: the last file's
-    assert state["training_samples"] == 300
-    assert state["training_runs"][0]["out"] == "run300"
+    assert state["training_samples"] == 400
+    assert [r.get("out") for r in state["training_runs"]] == ["run100", "run300", None]
     assert state["training_runs"][-1]["average_of"] == [str(a), str(b)]
+
+
+def test_runs_continued_from_one_file_count_the_shared_history_once(tmp_path):
+    shared = [{"out": "first", "samples": 1000}, {"out": "second", "samples": 500}]
+    a = _checkpoint(tmp_path / "a.pt", 1.0, 100, before=shared)
+    b = _checkpoint(tmp_path / "b.pt", 3.0, 200, before=shared)
+    state = average_checkpoints([a, b])
+    assert state["training_samples"] == 1000 + 500 + 100 + 200
+    assert [r.get("out") for r in state["training_runs"]] == ["first", "second", "run100", "run200", None]
+    early = _checkpoint(tmp_path / "early.pt", 1.0, 100, before=shared)  # two checkpoints of one run
+    late = _checkpoint(tmp_path / "late.pt", 3.0, 100, before=shared)
+    torch.save({**torch.load(late, weights_only=False),
+                "training_runs": shared + [{"out": "run100", "samples": 150}]}, late)
+    assert average_checkpoints([early, late])["training_samples"] == 1000 + 500 + 150
 
 
 def test_different_architectures_or_one_file_are_refused(tmp_path):
