@@ -53,13 +53,14 @@ def average_checkpoints(paths: list[Path]) -> dict:
 
 def merged_history(histories: list[list[dict]]) -> list[dict]:
     """The runs all histories start with, once, then each history's remaining runs in the given order; two
-    checkpoints of one run (same output folder, e.g. best.pt and last.pt) count that run once, at its longest."""
+    checkpoints of one run (same output folder, e.g. best.pt and last.pt) count that run once, at its longest,
+    and an entry without an output folder (an earlier average) that several histories hold is listed once."""
     shared = 0
     while all(len(h) > shared and h[shared] == histories[0][shared] for h in histories):
         shared += 1
     own: dict = {}
     for run in (run for h in histories for run in h[shared:]):
-        key = run.get("out") or id(run)
+        key = run.get("out") or repr(sorted(run.items()))
         if key not in own or int(run.get("samples", 0)) > int(own[key].get("samples", 0)):
             own[key] = run
     return histories[0][:shared] + list(own.values())

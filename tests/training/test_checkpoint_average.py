@@ -46,6 +46,17 @@ def test_runs_continued_from_one_file_count_the_shared_history_once(tmp_path):
     assert average_checkpoints([early, late])["training_samples"] == 1000 + 500 + 150
 
 
+def test_an_earlier_average_that_two_continuations_hold_is_listed_once(tmp_path):
+    shared = [{"out": "first", "samples": 1000}]
+    earlier = [{"out": "run300", "samples": 300}, {"average_of": ["g.pt", "h.pt"], "samples": 0}]
+    g = _checkpoint(tmp_path / "g.pt", 1.0, 300, before=shared)
+    i = _checkpoint(tmp_path / "i.pt", 2.0, 100, before=shared + earlier)  # continued from the average's export
+    j = _checkpoint(tmp_path / "j.pt", 3.0, 200, before=shared + earlier)
+    state = average_checkpoints([g, i, j])
+    assert state["training_samples"] == 1000 + 300 + 100 + 200
+    assert sum("average_of" in r for r in state["training_runs"]) == 2  # the earlier one once, plus this one
+
+
 def test_different_architectures_or_one_file_are_refused(tmp_path):
     a = _checkpoint(tmp_path / "a.pt", 1.0, 100)
     b = _checkpoint(tmp_path / "b.pt", 1.0, 100, model="other")
