@@ -1,42 +1,108 @@
 """Copy a humanseg data tree with every image downscaled (long side <= --long-side).
 
 Used to make a compact copy of ../shared/data that fits the 64 MiB transfer limit of a
-lent GPU machine. Layout is kept: <root>/<split>/<source>/{images,masks}/ and
-<root>/backgrounds/images/. Masks are resized with nearest-neighbour and stay 0/255.
+lent GPU machine. Layout is kept: <root>/<split>/<source>/{images,masks,soft}/,
+<root>/pseudo/**/{images,soft}/ and <root>/backgrounds/. Photos become WebP; masks are resized with
+nearest-neighbour and stay 0/255 PNGs; teacher labels (soft/, video_soft/) stay 2-channel PNGs (bilinear). A clip
+`videos/<clip>.mp4` becomes the frame folder `videos/<clip>/<index>.webp` holding only the frames
+that `video_soft/<clip>/` labels (the training clip store reads either form), so the copy needs no
+video decoder. The training store keeps images in 320 x 320 slots, so --long-side 320 loses nothing.
 
-    python tools/shrink_dataset.py ../shared/data .gpu_data --long-side 384
+    python tools/shrink_dataset.py ../shared/data .gpu_data --long-side 320 --quality 75 --label-long-side 256 \
+        --drop-clips lp_d10,lp_d11,lp_d12,lp_d13
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import cv2
+import numpy as np
+from PIL import Image
+
+from humanseg.training.data.clip_store import VIDEO_SUFFIXES, clip_frames
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
-def shrink(src: Path, dst: Path, long_side: int, quality: int) -> int:
+def _scaled(image: np.ndarray, long_side: int, interpolation: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = min(1.0, long_side / max(h, w))
+    if scale >= 1.0:
+        return image
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interpolation)
+
+
+def _write_teacher_label(src: Path, out: Path, long_side: int) -> bool:
+    raw = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.ndim != 3 or raw.shape[2] not in (2, 4):
+        return False
+    pair = np.ascontiguousarray(raw if raw.shape[2] == 2 else raw[..., [0, 3]])
+    pair = _scaled(pair, long_side, cv2.INTER_LINEAR)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pair, mode="LA").save(out.with_suffix(".png"), optimize=True)
+    return True
+
+
+def _write_picture(src: Path, out: Path, rel: Path, long_side: int, quality: int) -> bool:
+    is_mask = "masks" in rel.parts
+    image = cv2.imread(str(src), cv2.IMREAD_GRAYSCALE if is_mask else cv2.IMREAD_COLOR)
+    if image is None:
+        return False
+    image = _scaled(image, long_side, cv2.INTER_NEAREST if is_mask else cv2.INTER_AREA)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if is_mask:
+        return cv2.imwrite(str(out.with_suffix(".png")), image)
+    return _write_photo(out, image, quality)
+
+
+def _write_photo(out: Path, bgr: np.ndarray, quality: int) -> bool:
+    """WebP: about half the bytes of a JPEG of the same look (OpenCV reads both)."""
+    return cv2.imwrite(str(out.with_suffix(".webp")), bgr, [cv2.IMWRITE_WEBP_QUALITY, quality])
+
+
+def _write_clip(video: Path, labels: Path, out: Path, long_side: int, quality: int) -> int:
+    """The labelled frames of one clip as <out>/<index, 6 digits>.jpg; returns how many."""
+    wanted = {int(p.stem) for p in labels.glob("*.png") if p.stem.isdigit()}
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for index, rgb in clip_frames(video):
+        if index in wanted:
+            bgr = _scaled(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), long_side, cv2.INTER_AREA)
+            _write_photo(out / f"{index:06d}", bgr, quality)
+            count += 1
+    return count
+
+
+def shrink(src: Path, dst: Path, long_side: int, quality: int, drop_clips: frozenset[str] = frozenset(),
+           label_long_side: int = 0) -> int:
+    """Writes the compact copy; returns the number of files written. label_long_side: teacher labels'
+    long side (0: as photos). Validation keeps images and masks only: training reads no teacher label there."""
     count = 0
     for path in sorted(src.rglob("*")):
-        if path.suffix.lower() not in {".jpg", ".jpeg", ".png"}:
-            continue
         rel = path.relative_to(src)
-        is_mask = "masks" in rel.parts
-        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if is_mask else cv2.IMREAD_COLOR)
-        if image is None:
+        if rel.parts[0] == "val" and "soft" in rel.parts:
             continue
-        h, w = image.shape[:2]
-        scale = min(1.0, long_side / max(h, w))
-        if scale < 1.0:
-            size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            interp = cv2.INTER_NEAREST if is_mask else cv2.INTER_AREA
-            image = cv2.resize(image, size, interpolation=interp)
+        clip_parts = {"videos", "video_soft"} & set(rel.parts)
+        if clip_parts and any(part in drop_clips or Path(part).stem in drop_clips for part in rel.parts):
+            continue
         out = dst / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if is_mask:
-            cv2.imwrite(str(out.with_suffix(".png")), image)
+        if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES and path.parent.name == "videos":
+            labels = path.parent.parent / "video_soft" / path.stem
+            if labels.is_dir():
+                count += _write_clip(path, labels, out.with_suffix(""), long_side, quality)
+            continue
+        if not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES | {".md"}:
+            continue
+        if path.suffix.lower() == ".md":
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, out)
+            count += 1
+        elif {"soft", "video_soft"} & set(rel.parts):
+            count += _write_teacher_label(path, out, label_long_side or long_side)
         else:
-            cv2.imwrite(str(out.with_suffix(".jpg")), image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        count += 1
+            count += _write_picture(path, out, rel, long_side, quality)
     return count
 
 
@@ -44,10 +110,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("src", type=Path)
     parser.add_argument("dst", type=Path)
-    parser.add_argument("--long-side", type=int, default=384)
-    parser.add_argument("--quality", type=int, default=88)
+    parser.add_argument("--long-side", type=int, default=320)
+    parser.add_argument("--quality", type=int, default=80, help="WebP quality of photos and frames")
+    parser.add_argument("--label-long-side", type=int, default=0,
+                        help="long side of teacher labels (smooth maps; 0: as --long-side)")
+    parser.add_argument("--drop-clips", default="", help="comma-separated clip stems to leave out (held-out clips)")
     args = parser.parse_args()
-    n = shrink(args.src, args.dst, args.long_side, args.quality)
+    drop = frozenset(s for s in args.drop_clips.split(",") if s)
+    n = shrink(args.src, args.dst, args.long_side, args.quality, drop, args.label_long_side)
     print(f"wrote {n} files to {args.dst}")
 
 

@@ -75,6 +75,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=d.workers, help="threads that decode the dataset at start")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--device", default=d.device)
+    p.add_argument("--no-amp", action="store_true", help="on CUDA, train in float32 instead of bfloat16 autocast")
     p.add_argument("--limit-train", type=int, default=d.limit_train)
     p.add_argument("--max-minutes", type=float, default=d.max_minutes)
     p.add_argument("--val-every", type=int, default=d.val_every, help="validate every N epochs (and after the last)")
@@ -122,5 +123,5 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         teacher_gate=a.teacher_gate,
         matting_losses=_json("--matting-losses", a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         freeze=[c.strip() for c in a.freeze.split(",") if c.strip()],
-        store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, limit_train=a.limit_train, max_minutes=a.max_minutes,
+        store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, amp=not a.no_amp, limit_train=a.limit_train, max_minutes=a.max_minutes,
         val_every=a.val_every, checkpoint_minutes=a.checkpoint_minutes, init=a.init)
