@@ -83,12 +83,16 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     Resume: `out/.humanseg-resume.json` keeps, per output name, a hash of what made it: the input
     (path, size, modification time) and the settings (model file, effect, mask options). An output
     is skipped only when it exists and its hash matches; otherwise it is made again, so a re-run
-    with another --bg or an edited input redoes that file. Inputs that would write the same output
+    with another --bg or an edited input redoes that file. A file already in `out` under an output's
+    name that no earlier run into this folder wrote (not in the manifest: the user's own file, or an
+    output whose manifest was deleted) is never overwritten: it is kept and listed in "failed" and
+    "kept_existing". Inputs that would write the same output
     (x.jpg and x.png when the suffix is .png) are collisions: the first in name order is processed,
     the others are not and are listed in "failed" and "collisions". Unreadable files are listed in
     "failed", not fatal. Default segmenter: Segmenter(canvas_pixels="still"), as convert_image.
 
-    Returns {"written": int, "skipped_existing": int, "failed": [one line each], "collisions": [one line each]}.
+    Returns {"written": int, "skipped_existing": int, "failed": [one line each], "collisions": [one line each],
+    "kept_existing": [one line each]}.
     """
     from tqdm import tqdm
 
@@ -129,12 +133,17 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     manifest = _ResumeManifest(out / RESUME_MANIFEST)
     done = skipped = 0
     failed: list[str] = []
+    kept: list[str] = []
     try:
         for name, path in tqdm(jobs.items(), unit="image", disable=not progress):
             target = out / name
             key = _resume_key(path, settings)
             if target.exists() and manifest.get(name) == key:
                 skipped += 1
+                continue
+            if target.exists() and manifest.get(name) is None:
+                kept.append(f"{target}: already exists and no earlier humanseg run into this folder wrote it; kept, "
+                            f"{path.name} not processed (move the file away or choose another output folder)")
                 continue
             manifest.forget(name)
             try:
@@ -146,7 +155,8 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
             done += 1
     finally:
         manifest.save()
-    return {"written": done, "skipped_existing": skipped, "failed": failed + collisions, "collisions": collisions}
+    return {"written": done, "skipped_existing": skipped, "failed": failed + collisions + kept,
+            "collisions": collisions, "kept_existing": kept}
 
 
 def _prior_weight(segmenter) -> float:

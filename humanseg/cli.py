@@ -288,7 +288,8 @@ def _effect(a, use: str = "still"):
 
 @command("image", "segment an image file, or a folder of images into an output folder (resumes: outputs made "
          "from the same input with the same settings are skipped; inputs that would write the same output "
-         "are reported and exit 1)", io_args, model_args, canvas_args("still"), effect_args)
+         "are reported and exit 1; a file in the output folder that no earlier run wrote is kept, never "
+         "overwritten)", io_args, model_args, canvas_args("still"), effect_args)
 def cmd_image(a):
     from .api import convert_folder, convert_image
 

@@ -62,17 +62,26 @@ def test_convert_folder_resume_keys_on_input_and_settings(tmp_path, segmenter):
     assert run(Color("#000000"))["written"] == 2
     manifest = json.loads((dst / RESUME_MANIFEST).read_text())
     assert sorted(manifest["outputs"]) == ["a.png", "b.png"]
-    assert run(Color("#000000")) == {"written": 0, "skipped_existing": 2, "failed": [], "collisions": []}
-    # an output made by someone else (or an older humanseg) under the same name is redone, not trusted
+    assert run(Color("#000000")) == {"written": 0, "skipped_existing": 2, "failed": [], "collisions": [],
+                                     "kept_existing": []}
+    # a file under an output's name that no run into this folder wrote (the user's own) is kept, not overwritten
     (dst / "a.png").unlink()
     cv2.imwrite(str(dst / "a.png"), np.zeros((5, 5, 3), np.uint8))
     manifest["outputs"].pop("a.png")
     (dst / RESUME_MANIFEST).write_text(json.dumps(manifest))
+    result = run(Color("#000000"))
+    assert result["written"] == 0 and len(result["kept_existing"]) == 1 and result["failed"] == result["kept_existing"]
+    assert "a.png" in result["kept_existing"][0] and "kept" in result["kept_existing"][0]
+    assert cv2.imread(str(dst / "a.png")).shape == (5, 5, 3)
+    (dst / "a.png").unlink()                                    # moved away: now it is made
     assert run(Color("#000000"))["written"] == 1
     assert cv2.imread(str(dst / "a.png")).shape == (90, 160, 3)
     # a new input under an old name is redone
     cv2.imwrite(str(src / "b.png"), cv2.flip(img, 1))
     assert run(Color("#000000"))["written"] == 1
-    # a damaged manifest means everything is redone, never a crash
+    # a damaged manifest cannot tell our outputs from other files: nothing is overwritten, nothing crashes
     (dst / RESUME_MANIFEST).write_text("{not json")
-    assert run(Color("#000000"))["written"] == 2
+    result = run(Color("#000000"))
+    assert result["written"] == 0 and len(result["kept_existing"]) == 2
+    (dst / "a.png").unlink()
+    assert run(Color("#000000"))["written"] == 1

@@ -25,6 +25,10 @@ class TrainConfig:
     quarter_turn_prob: float = 0.0       # share of photos turned 90 degrees (people lying down); 0: none
     small_person_prob: float = 0.0       # of whole pasted people, share placed small (12-40% of the canvas height)
     side_cut_prob: float = 0.0           # share of photos zoomed in and pushed sideways so a side edge cuts the person
+    empty_prob: float = 0.0              # of pasted samples, share shown without the person: a people-free
+                                         # scene whose target is background everywhere
+    hold_out_backgrounds: float = 0.0    # share of <data>/backgrounds left out of training (chosen by file
+                                         # name, see data/sources.py), so empty scenes can be measured on them
     budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive canvas: each batch's pixel budget x a factor drawn
                                          # in this range (photos are segmented at 1.25x the video budget)
     self_prior_prob: float = 0.0         # 4-channel models: share of samples whose previous mask is the network's

@@ -154,7 +154,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     stores = load_training_stores(root, cfg.store_size, device, Path(cfg.cache) if cfg.cache else None, threads,
                                   cfg.limit_train, use_pseudo=cfg.pseudo_share > 0, use_clips=cfg.clip_share > 0,
-                                  hold_out_clips=tuple(cfg.hold_out_clips))
+                                  hold_out_clips=tuple(cfg.hold_out_clips),
+                                  hold_out_backgrounds=cfg.hold_out_backgrounds)
     print(f"on {device}: {stores.describe()}")
     val_pairs = load_split(root, "val")
     out.mkdir(parents=True, exist_ok=True)  # only once the data is there: a wrong --data leaves no empty run folder
@@ -166,7 +167,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                              clip_share=cfg.clip_share, prior=input_channels(model) == 4,
                              quarter_turn_prob=cfg.quarter_turn_prob, small_person_prob=cfg.small_person_prob,
                              side_cut_prob=cfg.side_cut_prob, budget_scale=tuple(cfg.budget_scale),
-                             teacher_gate=cfg.teacher_gate,
+                             teacher_gate=cfg.teacher_gate, empty_prob=cfg.empty_prob,
                              matting=predicts_alpha(model))
     maker = BatchMaker(stores.labelled, batch_size, settings, cfg.seed, stores.pseudo, stores.backgrounds,
                        stores.clips)

@@ -1,5 +1,7 @@
 """The on-device batch pipeline: store decoding, runtime letterbox geometry, compositing, labels,
 photometric ops and determinism."""
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -325,3 +327,32 @@ def test_gated_teacher_keeps_soft_edges_and_ungated_samples():
     got = gated_teacher(teacher, mask, torch.tensor([True, False]))
     assert got[0].flatten().tolist() == pytest.approx([0.0, 0.6, 0.55, 1.0])  # 0.6, 0.55 within 0.5 of 1
     assert torch.equal(got[1], teacher[1])
+
+
+def test_empty_scenes_are_backgrounds_alone_with_background_targets(stores):
+    full = make(stores, synth_prob=1.0, pseudo_share=0.34)
+    b = make(stores, synth_prob=1.0, pseudo_share=0.34, empty_prob=1.0)
+    assert bool(b.has_gt.all())                        # teacher-only samples get a target too: nobody is there
+    assert set(torch.unique(b.labels).tolist()) == {0}
+    assert float(b.soft[b.soft_valid].max()) == 0.0
+    assert int((full.labels == 1).sum()) > 0            # the same draw with people in it has person pixels
+    assert not torch.equal(b.x, full.x)
+
+
+def test_no_empty_scenes_unless_asked_and_the_random_stream_is_kept(stores):
+    a, b = make(stores, synth_prob=1.0), make(stores, synth_prob=1.0, empty_prob=0.0)
+    assert torch.equal(a.x, b.x) and torch.equal(a.labels, b.labels)
+    assert int((a.labels == 1).sum()) > 0
+
+
+def test_held_out_backgrounds_are_chosen_by_file_name(tiny_dataset, capsys):
+    from humanseg.training.data.sources import held_out_background
+
+    names = [tiny_dataset / "backgrounds" / f"bg{i}.jpg" for i in range(3)]
+    out = [n for n in names if held_out_background(n, 0.5)]
+    assert out == [n for n in names if held_out_background(Path("elsewhere") / n.name, 0.5)]  # the name decides
+    every = load_training_stores(tiny_dataset, 64, torch.device("cpu"), threads=1, hold_out_backgrounds=1.0)
+    assert every.backgrounds is None and "backgrounds held out of training: 3 of 3" in capsys.readouterr().out
+    half = load_training_stores(tiny_dataset, 64, torch.device("cpu"), threads=1, hold_out_backgrounds=0.5)
+    assert len(half.backgrounds) == 3 - len(out)
+    assert sorted(half.backgrounds.names) == sorted(str(n) for n in names if n not in out)

@@ -71,6 +71,7 @@ class BatchSettings:
     side_cut_prob: float = 0.0           # share of the photos zoomed and pushed so a side edge cuts the person
     budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive: the batch's pixel budget x a factor in this range
     teacher_gate: bool = False           # with a human mask, the distillation target is the mask where they differ
+    empty_prob: float = 0.0              # of pasted samples, share shown without the person (all background)
 
 
 class BatchMaker:
@@ -156,6 +157,15 @@ class BatchMaker:
             matte = matting_target(mask, soft_pair[:, 1:2], s["has_gt"], s["has_soft"]) * content
             alpha = matte
 
+        if cfg.empty_prob > 0:  # drawn only when asked, so other settings keep their random streams
+            empty = synth & (torch.rand(n, generator=gen, device=device) < cfg.empty_prob)
+            alpha = alpha * ~empty.view(n, 1, 1, 1)  # the background alone, everything in it is background
+            gt = gt | empty.view(n, 1, 1, 1)
+            teacher = teacher * ~empty.view(n, 1, 1, 1)
+            if matte is not None:
+                matte = matte * ~empty.view(n, 1, 1, 1)
+        else:
+            empty = torch.zeros_like(synth)
         s3 = synth.view(n, 1, 1, 1)
         x = torch.where(content, image, torch.full_like(image, PAD_VALUE))
         pasted = torch.nonzero(synth).flatten()
@@ -176,7 +186,7 @@ class BatchMaker:
         labels = torch.where(s3 | content, labels, torch.full_like(labels, IGNORE))  # padding is not scored
         soft = torch.where(s3, teacher * content, teacher)
         if cfg.teacher_gate:
-            soft = gated_teacher(soft, torch.where(s3, alpha, mask), s["has_gt"] & s["has_soft"])
+            soft = gated_teacher(soft, torch.where(s3, alpha, mask), (s["has_gt"] | empty) & s["has_soft"])
         soft_valid = s["has_soft"].view(n, 1, 1, 1) & (s3 | content)
         prior = None
         if cfg.prior:
@@ -184,7 +194,7 @@ class BatchMaker:
             real = (sampled[:, 6:7] / 255.0).clamp(0, 1) * content
             prior = synthetic_prior(target, gen, real, s["has_prev"])
         batch = Batch(x=x / 127.5 - 1.0, labels=labels[:, 0], soft=soft[:, 0], soft_valid=soft_valid[:, 0],
-                      has_gt=s["has_gt"], prior=prior)
+                      has_gt=s["has_gt"] | empty, prior=prior)
         if matte is not None:
             batch.alpha, batch.fg, batch.bg, batch.pasted = matte[:, 0], image, backgrounds, synth
         return batch

@@ -2,6 +2,7 @@
 backgrounds under one data root, decoded into TensorStores on the training device."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +26,21 @@ class TrainingStores:
         return ", ".join(f"{k} {n}" for k, n in sizes.items()) + f" ({mb:.0f} MiB of uint8 tensors)"
 
 
+def held_out_background(path: Path, share: float) -> bool:
+    """Whether a background stays out of training at this hold-out share: decided by its file name alone
+    (a stable hash), so training and benchmarks/empty_scenes.py pick the same files."""
+    draw = int(hashlib.sha1(Path(path).name.encode()).hexdigest()[:8], 16) / 2**32
+    return draw < share
+
+
 def load_training_stores(root: Path, size: int, device: torch.device, cache: Path | None = None,
                          threads: int = 2, limit: int = 0, use_pseudo: bool = True,
-                         use_clips: bool = False, hold_out_clips: tuple[str, ...] = ()) -> TrainingStores:
+                         use_clips: bool = False, hold_out_clips: tuple[str, ...] = (),
+                         hold_out_backgrounds: float = 0.0) -> TrainingStores:
     """`<root>/train/<source>/{images,masks,soft}`, `<root>/pseudo/**/{images,soft}` (teacher labels
     only) and `<root>/backgrounds/`; prints what it found and what it skipped. hold_out_clips: clip stems
-    (e.g. "lp_d11") whose frames stay out of training, so that they can be used for evaluation."""
+    (e.g. "lp_d11") whose frames stay out of training, so that they can be used for evaluation;
+    hold_out_backgrounds: the share of backgrounds kept out likewise (`held_out_background`)."""
     root = Path(root)
     folder = root / "train"
     if not folder.is_dir():
@@ -50,6 +60,10 @@ def load_training_stores(root: Path, size: int, device: torch.device, cache: Pat
     backgrounds = None
     if (root / "backgrounds").is_dir():
         files = find_images(root / "backgrounds")
+        if hold_out_backgrounds:
+            kept = [f for f in files if not held_out_background(f, hold_out_backgrounds)]
+            print(f"backgrounds held out of training: {len(files) - len(kept)} of {len(files)}")
+            files = kept
         if files:
             backgrounds = load_store([StoreItem(p) for p in files], size, cache, threads)
     print(f"backgrounds for synthesis: {len(backgrounds) if backgrounds is not None else 0}")
