@@ -151,7 +151,7 @@ def test_eval_prints_one_json_line(tiny_dataset, tmp_path):
     assert_one_line_error(humanseg("eval", "--data", tmp_path))
 
 
-def test_eval_refine_scores_the_refined_map(tiny_dataset, capsys, monkeypatch):
+def test_eval_refine_scores_the_refined_map(tmp_path, capsys, monkeypatch):
     """`eval --refine R` scores what `image --refine R` writes: the segmenter gets the same mask options."""
     import humanseg.evaluation.evaluate
     from humanseg.runtime.postprocess import PostProcess
@@ -160,9 +160,17 @@ def test_eval_refine_scores_the_refined_map(tiny_dataset, capsys, monkeypatch):
     real = humanseg.evaluation.evaluate.Segmenter
     monkeypatch.setattr(humanseg.evaluation.evaluate, "Segmenter",
                         lambda *args, **kwargs: seen.append(kwargs["postprocess"]) or real(*args, **kwargs))
+    val = tmp_path / "val" / "photo"  # a real person: refinement has edges to move (the toy shapes may be no one)
+    for sub in ("images", "masks"):
+        (val / sub).mkdir(parents=True)
+    photo = cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (320, 180))
+    mask = np.zeros(photo.shape[:2], np.uint8)
+    cv2.ellipse(mask, (160, 110), (50, 80), 0, 0, 360, 255, -1)
+    cv2.imwrite(str(val / "images" / "a.jpg"), photo)
+    cv2.imwrite(str(val / "masks" / "a.png"), mask)
     scores = []
     for extra in ([], ["--refine", "8"]):
-        assert main(["eval", "--data", str(tiny_dataset / "val"), *extra]) == 0
+        assert main(["eval", "--data", str(tmp_path / "val"), *extra]) == 0
         scores.append(json.loads(capsys.readouterr().out))
     assert seen == [PostProcess(), PostProcess(refine=8)]
     assert scores[0]["boundary_f"] != scores[1]["boundary_f"] or scores[0]["miou"] != scores[1]["miou"]
