@@ -8,7 +8,7 @@ nearest-neighbour and stay 0/255 PNGs; teacher labels (soft/, video_soft/) stay 
 that `video_soft/<clip>/` labels (the training clip store reads either form), so the copy needs no
 video decoder. The training store keeps images in 320 x 320 slots, so --long-side 320 loses nothing.
 
-    python tools/shrink_dataset.py ../shared/data .gpu_data --long-side 320 --quality 75 --label-long-side 256 \
+    python tools/shrink_dataset.py ../shared/data .gpu_data --long-side 320 --quality 72 --label-long-side 256 \
         --drop-clips lp_d10,lp_d11,lp_d12,lp_d13
 """
 from __future__ import annotations
@@ -21,9 +21,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from humanseg.io.folders import IMAGE_SUFFIXES
 from humanseg.training.data.clip_store import VIDEO_SUFFIXES, clip_frames
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
 def _scaled(image: np.ndarray, long_side: int, interpolation: int) -> np.ndarray:
@@ -41,7 +40,7 @@ def _write_teacher_label(src: Path, out: Path, long_side: int) -> bool:
     pair = np.ascontiguousarray(raw if raw.shape[2] == 2 else raw[..., [0, 3]])
     pair = _scaled(pair, long_side, cv2.INTER_LINEAR)
     out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pair, mode="LA").save(out.with_suffix(".png"), optimize=True)
+    Image.fromarray(pair).save(out.with_suffix(".png"), optimize=True)
     return True
 
 
@@ -63,7 +62,7 @@ def _write_photo(out: Path, bgr: np.ndarray, quality: int) -> bool:
 
 
 def _write_clip(video: Path, labels: Path, out: Path, long_side: int, quality: int) -> int:
-    """The labelled frames of one clip as <out>/<index, 6 digits>.jpg; returns how many."""
+    """The labelled frames of one clip as <out>/<index, 6 digits>.webp; returns how many."""
     wanted = {int(p.stem) for p in labels.glob("*.png") if p.stem.isdigit()}
     out.mkdir(parents=True, exist_ok=True)
     count = 0
@@ -84,8 +83,7 @@ def shrink(src: Path, dst: Path, long_side: int, quality: int, drop_clips: froze
         rel = path.relative_to(src)
         if rel.parts[0] == "val" and "soft" in rel.parts:
             continue
-        clip_parts = {"videos", "video_soft"} & set(rel.parts)
-        if clip_parts and any(part in drop_clips or Path(part).stem in drop_clips for part in rel.parts):
+        if {"videos", "video_soft"} & set(rel.parts) and any(part in drop_clips or Path(part).stem in drop_clips for part in rel.parts):
             continue
         out = dst / rel
         if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES and path.parent.name == "videos":
