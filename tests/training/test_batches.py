@@ -1,5 +1,6 @@
 """The on-device batch pipeline: store decoding, runtime letterbox geometry, compositing, labels,
 photometric ops and determinism."""
+import os
 from pathlib import Path
 
 import cv2
@@ -14,7 +15,7 @@ from humanseg.training.data.batch_geometry import (inside, letterbox_maps, place
                                                    warp)
 from humanseg.training.data.batches import IGNORE, BatchMaker, BatchSettings  # noqa: E402
 from humanseg.training.data.sources import load_training_stores  # noqa: E402
-from humanseg.training.data.tensor_store import build_store, find_items  # noqa: E402
+from humanseg.training.data.tensor_store import build_store, cached, find_items, load_store  # noqa: E402
 
 
 def test_placed_boxes_match_the_runtime_letterbox_box():
@@ -356,3 +357,22 @@ def test_held_out_backgrounds_are_chosen_by_file_name(tiny_dataset, capsys):
     half = load_training_stores(tiny_dataset, 64, torch.device("cpu"), threads=1, hold_out_backgrounds=0.5)
     assert len(half.backgrounds) == 3 - len(out)
     assert sorted(half.backgrounds.names) == sorted(str(n) for n in names if n not in out)
+
+
+def test_cache_reuses_a_store_and_leaves_another_runs_partial_file_alone(tiny_dataset, tmp_path):
+    """Two runs started together both build a missing store: each must write its own temporary file."""
+    items = find_items(tiny_dataset / "train", need_mask=True)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    key = "k" * 16
+    # another run is writing the same store right now: its partial files sit in the cache
+    partials = [cache / f"store-{key}.tmp", cache / f"store-{key}.pt.{os.getpid() + 1}.tmp"]
+    for partial in partials:
+        partial.write_bytes(b"half written")
+    first = cached(cache, key, lambda: build_store(items, 32, threads=1))
+    for partial in partials:   # neither renamed nor overwritten
+        assert partial.read_bytes() == b"half written"
+    assert sorted(p.name for p in cache.iterdir()) == sorted([p.name for p in partials] + [f"store-{key}.pt"])
+    again = cached(cache, key, lambda: pytest.fail("the cached store should be reused"))
+    assert again.names == first.names and torch.equal(again.images, first.images)
+    assert load_store(items, 32, None, threads=1).names == first.names

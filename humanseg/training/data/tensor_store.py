@@ -19,6 +19,7 @@ Decoding uses OpenCV on the CPU (threads); the result can be cached as one .pt f
 from __future__ import annotations
 
 import hashlib
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -175,7 +176,7 @@ def cached(cache_dir: Path | None, key: str, build) -> TensorStore | None:
         return TensorStore(**torch.load(path, weights_only=False))
     store = build()
     if store is not None:
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")   # runs started together each write their own
         torch.save({f.name: getattr(store, f.name) for f in fields(store)}, tmp)
         tmp.replace(path)
     return store
