@@ -4,6 +4,7 @@ or killed leaves whole records of what it finished; a torn last line is ignored 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..errors import OutputError
@@ -75,10 +76,15 @@ def _read_lines(path: Path):
             yield value
 
 
+STARTED = ""   # the key of an output a run set out to make: never a finished key
+
+
 class ResumeJournal:
-    """`{"name": output name, "key": resume key, "frames": n}` lines appended as each output is in place.
-    On open the lines are read (the last for a name wins) and the file rewritten compactly (atomically).
-    An output whose record was lost (killed between rename and record) is simply made again."""
+    """`{"name": output name, "key": resume key, "frames": n}` lines appended as each output is in place,
+    and `{"name", "key": "", "frames": 0}` lines (started) written before any output is begun. On open the
+    lines are read (the last for a name wins) and the file rewritten compactly (atomically). An output whose
+    done record was lost (killed between rename and record) has its started line: it is simply made again.
+    A file at an output path that no line names is not ours (a user's file): see `knows`."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -93,7 +99,21 @@ class ResumeJournal:
     def finished(self, name: str, key: str) -> dict | None:
         """The entry ({"key", "frames"}) when `name` was last made with this key, else None."""
         entry = self.entries.get(name)
-        return entry if entry and entry["key"] == key else None
+        return entry if entry and entry["key"] == key and key != STARTED else None
+
+    def knows(self, name: str) -> bool:
+        """Whether a run into this folder made, or set out to make, the output `name`."""
+        return name in self.entries
+
+    def start(self, names: list[str]) -> None:
+        """Say these outputs are about to be (re)made, before any of them is written."""
+        lines = []
+        for name in names:
+            self.entries[name] = {"key": STARTED, "frames": 0}
+            lines.append(json.dumps({"name": name, "key": STARTED, "frames": 0}) + "\n")
+        self._file.write("".join(lines))
+        self._file.flush()
+        os.fsync(self._file.fileno())
 
     def record(self, name: str, key: str, frames: int) -> None:
         self.entries[name] = {"key": key, "frames": frames}

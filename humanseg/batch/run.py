@@ -2,6 +2,7 @@
 engine, and record every input in the manifest, with a progress bar (files/s, frames/s, ETA)."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -46,7 +47,10 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
     happens, never the end of the run. engine: make_engine(...) (default: local); any object with prepare(), close()
     and run(jobs, settings, report) where report(record) is called in this thread for each job.
 
-    Returns {"done", "skipped", "failed", "frames", "seconds", "manifest"}.
+    A file already at an output path that no earlier run into `out` made (or set out to make) is the
+    user's: it is kept, its input is not processed and the record is failed (counted in "kept_existing").
+
+    Returns {"done", "skipped", "failed", "kept_existing", "frames", "seconds", "manifest"}.
     """
     inp, out = Path(inp), Path(out)
     settings = settings or BatchSettings()
@@ -70,8 +74,11 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
                     if entry is not None and Path(job.output).is_file():
                         recorder.report(make_record(job.input, job.output, job.kind, "skipped", None, entry["frames"],
                                                     0.0))
+                    elif os.path.lexists(job.output) and not recorder.journal.knows(job.name):
+                        recorder.kept(job)   # a file no run into this folder made: the user's, never replaced
                     else:
                         todo.append(job)
+                recorder.journal.start([job.name for job in todo])
                 removed = remove_stale_temporaries([job.output for job in todo])
                 if removed:
                     warnings.warn(f"removed {removed} temporary file(s) an interrupted run left in {out}",
@@ -91,7 +98,7 @@ class _Recorder:
     def __init__(self, manifest: Manifest, journal: ResumeJournal, jobs: list):
         self.manifest, self.journal = manifest, journal
         self.jobs = {job.output: job for job in jobs}
-        self.counts = {"done": 0, "skipped": 0, "failed": 0, "frames": 0}
+        self.counts = {"done": 0, "skipped": 0, "failed": 0, "kept_existing": 0, "frames": 0}
         self.bar = None
         self.started = time.perf_counter()
 
@@ -100,6 +107,14 @@ class _Recorder:
 
         self.started = time.perf_counter()
         self.bar = tqdm(total=total, unit="file", desc=desc, disable=not enabled or not total, dynamic_ncols=True)
+
+    def kept(self, job) -> None:
+        """The failed record of a job whose output path holds a file no batch run made."""
+        self.counts["kept_existing"] += 1
+        self.report(make_record(job.input, job.output, job.kind, "failed",
+                                f"{job.output}: already exists and no earlier humanseg batch into this folder "
+                                f"wrote it; kept, {Path(job.input).name} not processed (move the file away or "
+                                "choose another output folder)", 0, 0.0))
 
     def report(self, record: dict) -> None:
         self.manifest.write(record)

@@ -186,3 +186,30 @@ def test_the_fast_photo_recipe_is_part_of_an_image_s_resume_key_only():
     assert full.describe("image") != fast.describe("image")
     assert full.describe("video") == fast.describe("video")
     assert "photo_recipe" not in full.describe("image")     # keys written before the option existed still match
+
+
+def test_a_users_file_at_an_output_path_is_kept_and_an_unrecorded_output_of_ours_is_remade(tmp_path, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    make_tree(src)
+    (out / "photos").mkdir(parents=True)
+    (out / "photos" / "b.png").write_bytes(b"the user's own file")
+    assert main(["batch", str(src), str(out), *FAST]) == 1
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["kept_existing"] == 1 and summary["done"] == 3
+    assert (out / "photos" / "b.png").read_bytes() == b"the user's own file"
+    records = by_input(read_manifest(out / "manifest.jsonl"), src)
+    assert records["photos/b.jpg"]["status"] == "failed" and "kept" in records["photos/b.jpg"]["reason"]
+
+    # a run killed after an output was renamed into place but before its done line: the journal still says
+    # that run set out to make it, so the next run makes it again instead of keeping it as the user's
+    journal = out / ".humanseg-batch-resume.jsonl"
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert {"name": "photos/nested/c.png", "key": "", "frames": 0} in lines   # written before the output
+    journal.write_text("".join(json.dumps(e) + "\n" for e in lines
+                               if not (e["name"] == "photos/nested/c.png" and e["key"])))
+    (out / "photos" / "b.png").unlink()   # the user moved their file away
+    assert main(["batch", str(src), str(out), *FAST]) == 1   # the corrupt file and the duplicate remain
+    again = by_input(read_manifest(out / "manifest.jsonl"), src)
+    assert again["photos/nested/c.png"]["status"] == "done" and again["photos/b.jpg"]["status"] == "done"
+    assert again["photos/a.jpg"]["status"] == "skipped"
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["kept_existing"] == 0
