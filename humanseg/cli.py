@@ -342,7 +342,8 @@ def batch_args(p):
     p.add_argument("--gpus-per-actor", type=non_negative_float, default=None,
                    help="ray: GPUs each actor and video task holds (default 0; fractions share a GPU)")
     p.add_argument("--manifest", type=Path, default=None,
-                   help="JSON-lines record of every input, new each run (default: OUTPUT/manifest.jsonl)")
+                   help="JSON-lines record of every input, new each run (default: OUTPUT/manifest.jsonl); it "
+                        "replaces an earlier manifest, never an input, an output or any other file")
     p.add_argument("--canvas-pixels", type=canvas_pixels, default=None, metavar="N",
                    help="pixels of the model canvas for adaptive models (default: the still-image budget for "
                         "images and the model's own for videos, as `image` and `video` use)")

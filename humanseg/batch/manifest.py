@@ -57,6 +57,69 @@ class Manifest:
         self.close()
 
 
+def is_manifest(path: Path) -> bool:
+    """Whether the file at `path` is empty or starts with whole manifest records (the first 64 KiB are
+    read): what an earlier batch wrote, so a new run may replace it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return False
+    lines = head.split(b"\n")[:-1]   # whole lines only: the last piece may be cut or torn
+    if not head:
+        return True
+    if not lines:
+        return False
+    for line in lines:
+        try:
+            value = json.loads(line.decode("utf-8"))
+        except ValueError:   # UnicodeDecodeError too
+            return False
+        if not isinstance(value, dict) or value.get("status") not in STATUSES or "input" not in value:
+            return False
+    return True
+
+
+def check_manifest_path(path: Path, out: Path, inputs: list[str], output_names: list[str],
+                        kept: dict[str, Path]) -> None:
+    """Refuse (OutputError), before anything is written, a manifest path that would replace what the run
+    reads or writes, or a file that is not ours: one of `inputs`, a planned output (`output_names`, relative
+    to `out`), a file of `kept` ({what it is: path}, e.g. the resume journal), a folder, a path in a missing
+    folder other than `out` (made by the run), or an existing file that is not a manifest an earlier run
+    wrote (that is replaced). Compared by resolved path and, where the file exists, by identity (hard links)."""
+    path = Path(path)
+    real = os.path.realpath(path)
+    inode = _inode(path)
+    out_real = os.path.realpath(out)
+
+    def matches(candidate: str | Path) -> bool:
+        return inode is not None and _inode(candidate) == inode
+
+    what = next((what for what, p in kept.items() if os.path.realpath(p) == real or matches(p)), None)
+    if what is None and inode is not None and any(matches(p) for p in inputs):
+        what = "an input of this run"
+    if what is None and any(os.path.normpath(os.path.join(out_real, name)) == real or matches(out / name)
+                            for name in output_names):
+        what = "an output of this run"
+    if what is not None:
+        raise OutputError(f"{path}: the manifest would overwrite {what}; choose another --manifest path")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give --manifest a file path such as {path / MANIFEST}")
+    if not path.parent.is_dir() and os.path.realpath(path.parent) != out_real:
+        raise OutputError(f"{path.parent}: manifest folder does not exist")
+    if inode is not None and not is_manifest(path):
+        raise OutputError(f"{path}: exists and is not a manifest an earlier humanseg batch wrote; kept: choose "
+                          "another --manifest path or move the file away")
+
+
+def _inode(path: str | Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def read_manifest(path: Path) -> list[dict]:
     """The whole records of a manifest (a torn last line left out)."""
     return list(_read_lines(Path(path)))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ..errors import HumansegWarning, InputError, OutputError
 from .jobs import check_folders, plan_jobs
-from .manifest import MANIFEST, RESUME_JOURNAL, Manifest, ResumeJournal, make_record
-from .outdir import OutputLock, remove_stale_temporaries
+from .manifest import MANIFEST, RESUME_JOURNAL, Manifest, ResumeJournal, check_manifest_path, make_record
+from .outdir import LOCK, OutputLock, remove_stale_temporaries
 from .work import BatchSettings
 
 ENGINES = ("local", "ray")
@@ -49,6 +49,8 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
 
     A file already at an output path that no earlier run into `out` made (or set out to make) is the
     user's: it is kept, its input is not processed and the record is failed (counted in "kept_existing").
+    The manifest may replace an earlier manifest only: an input, an output, the resume journal or lock, a
+    folder or any other existing file there is an OutputError before anything is written.
 
     Returns {"done", "skipped", "failed", "kept_existing", "frames", "seconds", "manifest"}.
     """
@@ -58,12 +60,13 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
     start = time.perf_counter()
     check_folders(inp, out)
     settings.describe("video")   # bad settings (a --bg that is no file, a missing model) before any folder is made
+    plan = plan_jobs(inp, out, settings)
+    manifest_path = Path(manifest) if manifest else out / MANIFEST
+    _check_manifest_path(manifest_path, inp, out, plan)
     engine.prepare()             # a Ray cluster that cannot be reached, too
     try:
         _make_folder(out)
         with OutputLock(out):
-            plan = plan_jobs(inp, out, settings)
-            manifest_path = Path(manifest) if manifest else out / MANIFEST
             with Manifest(manifest_path) as records, _Recorder(records, ResumeJournal(out / RESUME_JOURNAL),
                                                                plan.jobs) as recorder:
                 for record in plan.rejected:
@@ -147,6 +150,15 @@ class _Recorder:
         if self.bar is not None:
             self.bar.close()
         self.journal.close()
+
+
+def _check_manifest_path(path: Path, inp: Path, out: Path, plan) -> None:
+    """The manifest must not replace an input (the list file too), an output, the journal or the lock."""
+    kept = {"the resume journal": out / RESUME_JOURNAL, "the output folder's lock file": out / LOCK}
+    if inp.is_file():
+        kept["the input list"] = inp
+    inputs = [job.input for job in plan.jobs] + [record["input"] for record in plan.rejected]
+    check_manifest_path(path, out, inputs, [job.name for job in plan.jobs], kept)
 
 
 def _make_folder(out: Path) -> None:

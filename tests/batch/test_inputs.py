@@ -1,5 +1,6 @@
 """What `humanseg batch` takes and refuses: list files, output names, one-line errors, Ray missing."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,35 @@ def test_without_ray_the_cli_runs_and_the_ray_engine_says_what_to_install(tmp_pa
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 2 and "pip install 'humanseg[batch]'" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "out2").exists()
+
+
+def test_manifest_never_replaces_an_input_an_output_the_journal_or_a_users_file(tmp_path, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.jpg"), cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (80, 60)))
+    listing = tmp_path / "todo.txt"
+    listing.write_text("in/a.jpg\n")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    os.link(src / "a.jpg", tmp_path / "linked.jpg")
+    refused = {str(src / "a.jpg"): "an input", str(tmp_path / "linked.jpg"): "an input",
+               str(out / "a.png"): "an output", str(out / "sub" / ".." / "a.png"): "an output",
+               str(out / ".humanseg-batch-resume.jsonl"): "resume journal", str(out / ".humanseg-batch.lock"): "lock",
+               str(notes): "not a manifest", str(src): "is a folder", str(tmp_path / "nope" / "m.jsonl"): "not exist"}
+    before = (src / "a.jpg").read_bytes()
+    for path, why in refused.items():
+        assert main(["batch", str(src), str(out), *FAST, "--bg", "mask", "--manifest", path]) == 2, path
+        assert why in one_line_error(capsys)
+    assert main(["batch", str(listing), str(out), *FAST, "--manifest", str(listing)]) == 2
+    assert "input list" in one_line_error(capsys)
+    assert not out.exists() and (src / "a.jpg").read_bytes() == before and notes.read_text() == "mine\n"
+
+    manifest = tmp_path / "m.jsonl"
+    assert main(["batch", str(src), str(out), *FAST, "--bg", "mask", "--manifest", str(manifest)]) == 0
+    for path in (out / "a.png", out / ".humanseg-batch-resume.jsonl"):
+        made = path.read_bytes()
+        assert main(["batch", str(src), str(out), *FAST, "--bg", "mask", "--manifest", str(path)]) == 2
+        assert path.read_bytes() == made
+    capsys.readouterr()
+    assert main(["batch", str(src), str(out), *FAST, "--bg", "mask", "--manifest", str(manifest)]) == 0   # ours
+    assert [r["status"] for r in read_manifest(manifest)] == ["skipped"]   # the journal still knows a.png
