@@ -436,7 +436,9 @@ def cmd_models(a):
 def eval_args(p):
     p.add_argument("--model", default="portrait", help="shipped model name or .onnx path")
     p.add_argument("--data", required=True, type=Path, help="folder of <source>/images + masks")
-    p.add_argument("--csv", type=Path, default=None, help="also write per-image rows here")
+    p.add_argument("--csv", type=Path, default=None,
+                   help="also write per-image rows here (replaces an earlier eval's CSV, never an input or any "
+                        "other file)")
     p.add_argument("--threads", type=positive_int, default=None)
     p.add_argument("--refine", type=non_negative_int, default=0,
                    help="score the map after guided-filter refinement of this radius in px, as the other commands' "

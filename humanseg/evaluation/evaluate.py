@@ -1,8 +1,6 @@
 """`humanseg eval`: run an exported ONNX model exactly as users do and score it."""
 from __future__ import annotations
 
-import csv
-import os
 import time
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from ..runtime.postprocess import PostProcess
 from ..runtime.segmenter import Segmenter
 from .matting import MattingScores, alpha_from_uint8
 from .metrics import ScoresBySource
+from .rows_csv import check_csv_path, write_rows_csv
 
 
 def read_label(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -55,7 +54,9 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     `Segmenter.segment` as `humanseg image` does (canvas_pixels: the still-image budget by default;
     runtime/budget.py). postprocess: the segmenter's mask options (default none: the model's own map).
     mirror_average: Segmenter's option (None: its rule, on for the "still" budget, as `humanseg image`).
-    photo_recipe: Segmenter's option ("full" or "fast").
+    photo_recipe: Segmenter's option ("full" or "fast"). csv_path: also write one row per image there
+    (atomically); the path is checked before scoring (evaluation/rows_csv.py: OutputError for a folder, a
+    missing folder, an input file or a file beside them, or a file that is not an earlier eval's CSV).
 
     Returns {"miou", "fg_iou", "boundary_f", "sc", "n_images", "ms_per_image", "canvas_pixels", "mirror_average",
     "per_source": {source: {"miou", "fg_iou", "boundary_f", "sc", "n_images"}}}; ms_per_image is the
@@ -75,6 +76,9 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     pairs = find_pairs(Path(data))
     if not pairs:
         raise InputError(f"{data}: no image/mask pairs found (expected <source>/images and <source>/masks)")
+    if csv_path:   # before scoring: a bad path is told at once and an input is never overwritten
+        alphas = [alpha for alpha in map(alpha_of, pairs) if alpha is not None]
+        check_csv_path(csv_path, [p.image for p in pairs] + [p.mask for p in pairs] + alphas)
     segmenter = Segmenter(model, threads=threads, canvas_pixels=canvas_pixels, postprocess=postprocess,
                           mirror_average=mirror_average, photo_recipe=photo_recipe)
     scores = ScoresBySource()
@@ -95,12 +99,7 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
             row.update(alpha_row)
         rows.append({"image": str(pair.image), "source": source_of(pair), **{k: round(v, 5) for k, v in row.items()}})
     if csv_path:
-        tmp = Path(csv_path).with_name(f".{Path(csv_path).name}.part")
-        with tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)), restval="")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, csv_path)
+        write_rows_csv(csv_path, rows)
     summary = {k: round(v, 5) for k, v in scores.all.summary().items()}
     summary.update(n_images=len(pairs), ms_per_image=round(float(np.median(times)) * 1e3, 3),
                    canvas_pixels=segmenter.budget(), mirror_average=segmenter.mirror_average)

@@ -110,3 +110,39 @@ def test_evaluate_scores_alpha_where_a_source_has_alpha(tmp_path, adaptive_model
     rows = list(csv.DictReader(open(tmp_path / "rows.csv")))
     assert len(rows) == 6 and all(r["band_sad"] == "" for r in rows if r["source"] == "plain")
     assert all(float(r["band_sad"]) >= 0 for r in rows if r["source"] != "plain")
+
+
+def test_csv_path_is_checked_before_scoring_and_never_replaces_an_input(tmp_path, adaptive_model, capsys,
+                                                                        monkeypatch):
+    import os
+
+    import numpy as np
+
+    import humanseg.evaluation.evaluate as module
+    from humanseg.cli import main
+
+    data = _matting_folder(tmp_path / "val", np.random.default_rng(0))
+    image, mask, alpha = (data / "matched" / sub / "0.png" for sub in ("images", "masks", "alpha"))
+    os.link(image, tmp_path / "hard.png")
+    (tmp_path / "soft.png").symlink_to(image)
+    (tmp_path / "notes.txt").write_text("mine\n")
+    files = {p: p.read_bytes() for p in (image, mask, alpha, tmp_path / "notes.txt")}
+    refused = {image: "data being scored", mask: "data being scored", alpha: "data being scored",
+               data / "matched" / "images" / "rows.csv": "data being scored", tmp_path / "hard.png": "data being",
+               tmp_path / "soft.png": "data being", tmp_path / "missing" / "x.csv": "does not exist",
+               data: "is a folder", tmp_path / "notes.txt": "not a CSV"}
+    real_segmenter = module.Segmenter
+    monkeypatch.setattr(module, "Segmenter", lambda *a, **k: pytest.fail("scored before the --csv path was checked"))
+    for path, why in refused.items():
+        assert main(["eval", "--model", str(adaptive_model), "--data", str(data), "--csv", str(path)]) == 2, path
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("humanseg: error:") and why in err, err
+    assert {p: p.read_bytes() for p in files} == files
+    assert not list(tmp_path.rglob("*.part"))
+
+    monkeypatch.setattr(module, "Segmenter", real_segmenter)
+    rows = tmp_path / "rows.csv"
+    for _ in range(2):   # the second run replaces the first run's CSV
+        assert main(["eval", "--model", str(adaptive_model), "--data", str(data), "--csv", str(rows)]) == 0
+        assert len(rows.read_text().splitlines()) == 7
+    assert not list(tmp_path.rglob("*.part")) and capsys.readouterr().err == ""
