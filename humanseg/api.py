@@ -8,12 +8,13 @@ import numbers
 import time
 from pathlib import Path
 
-from .effects import (Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, VideoBackground, describe,
-                      effect_from_spec)
+from .effects import (Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, VideoBackground,
+                      background_file, describe, effect_from_spec)
 from .effects.finishing import (Foreground, Harmonize, LightWrap, PoissonBlend, base_effect, has_finishing,
                                 with_finishing)
 from .errors import HumansegError, InputError, OutputError
-from .io.images import IMAGE_SUFFIXES, atomic_write_bytes, check_output_path, read_image, write_image
+from .io.images import (IMAGE_SUFFIXES, atomic_write_bytes, check_background_kept, check_output_path, read_image,
+                        write_image)
 from .runtime.postprocess import PostProcess
 from .runtime.segmenter import Segmenter, SegmentStream
 from .weights import DEFAULT_MODEL
@@ -64,6 +65,7 @@ def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     inp, out = Path(inp), Path(out)
     check_output_path(inp, out)
     effect = effect or Blur()
+    check_background_kept(background_file(effect), out)
     if isinstance(base_effect(effect), CommentsBehind) and callable(getattr(effect, "as_still", None)):
         effect = effect.as_still()   # also under finishing wrappers (Foreground, LightWrap, ...)
     if isinstance(base_effect(effect), Transparent) and out.suffix.lower() in {".jpg", ".jpeg"}:
@@ -121,6 +123,8 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
                               "rename one of them")
         else:
             jobs[name] = path
+    for name in jobs:   # before anything is written
+        check_background_kept(background_file(effect), out / name)
     model = getattr(getattr(segmenter, "session", None), "path", None) or type(segmenter).__qualname__
     budget = segmenter.budget() if callable(getattr(segmenter, "budget", None)) else None
     budgets = segmenter.budgets() if callable(getattr(segmenter, "budgets", None)) else [budget]
@@ -230,6 +234,7 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     from .io.video import process_video
 
     effect = effect or Blur()
+    check_background_kept(background_file(effect), out)
     if has_finishing(effect, PoissonBlend):
         raise InputError("Poisson blending is for still images (it recolours the person differently from frame to "
                          "frame); use harmonize or light wrap on video")

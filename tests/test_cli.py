@@ -273,6 +273,28 @@ def test_folder_mode_never_overwrites_a_file_it_did_not_write(tmp_path, capsys):
     assert cv2.imread(str(dst / "b.png")) is not None
 
 
+def test_an_output_that_is_the_bg_file_is_refused_and_the_background_kept(tmp_path, capsys):
+    small = cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (80, 60))
+    photo, bg = tmp_path / "small.jpg", tmp_path / "bg.png"
+    cv2.imwrite(str(photo), small)
+    cv2.imwrite(str(bg), small[::-1])
+    os.link(bg, tmp_path / "hard.png")
+    (tmp_path / "soft.png").symlink_to(bg)
+    clip, bgv = make_video(tmp_path / "clip.mp4", n=4, audio=False), make_video(tmp_path / "bgv.mp4", n=4, audio=False)
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.jpg"), small)
+    assert run_main(capsys, "image", src, dst, "--bg", "color:#000000")[0] == 0   # out/a.jpg: made by humanseg
+    kept = {p: p.read_bytes() for p in (bg, bgv, dst / "a.jpg")}
+    for args in (("image", photo, bg, "--bg", bg), ("image", photo, tmp_path / "hard.png", "--bg", bg),
+                 ("image", photo, bg, "--bg", tmp_path / "soft.png"), ("video", clip, bgv, "--bg", bgv),
+                 ("image", src, dst, "--bg", dst / "a.jpg")):
+        code, _, err = run_main(capsys, *args)
+        assert code == 2 and err.count("\n") == 1 and "is the --bg background file" in err, (args, err)
+    assert {p: p.read_bytes() for p in kept} == kept
+    assert not [p for p in tmp_path.rglob("*.part")]
+
+
 def test_folder_inputs_writing_the_same_output_are_reported(tmp_path, capsys):
     src, dst = _small_folder(tmp_path / "in", ["x.jpg", "x.png", "y.jpg"]), tmp_path / "out"
     code, out, err = run_main(capsys, "image", src, dst, "--bg", "mask")              # mask writes .png

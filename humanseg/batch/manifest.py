@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..io.images import atomic_write_bytes
+from .outdir import file_identity, output_named
 
 MANIFEST = "manifest.jsonl"
 RESUME_JOURNAL = ".humanseg-batch-resume.jsonl"
@@ -88,36 +89,25 @@ def check_manifest_path(path: Path, out: Path, inputs: list[str], output_names: 
     folder other than `out` (made by the run), or an existing file that is not a manifest an earlier run
     wrote (that is replaced). Compared by resolved path and, where the file exists, by identity (hard links)."""
     path = Path(path)
-    real = os.path.realpath(path)
-    inode = _inode(path)
-    out_real = os.path.realpath(out)
+    real, inode = os.path.realpath(path), file_identity(path)
 
     def matches(candidate: str | Path) -> bool:
-        return inode is not None and _inode(candidate) == inode
+        return os.path.realpath(candidate) == real or (inode is not None and file_identity(candidate) == inode)
 
-    what = next((what for what, p in kept.items() if os.path.realpath(p) == real or matches(p)), None)
-    if what is None and inode is not None and any(matches(p) for p in inputs):
+    what = next((what for what, p in kept.items() if matches(p)), None)
+    if what is None and inode is not None and any(file_identity(p) == inode for p in inputs):
         what = "an input of this run"
-    if what is None and any(os.path.normpath(os.path.join(out_real, name)) == real or matches(out / name)
-                            for name in output_names):
+    if what is None and output_named(path, out, output_names) is not None:
         what = "an output of this run"
     if what is not None:
         raise OutputError(f"{path}: the manifest would overwrite {what}; choose another --manifest path")
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; give --manifest a file path such as {path / MANIFEST}")
-    if not path.parent.is_dir() and os.path.realpath(path.parent) != out_real:
+    if not path.parent.is_dir() and os.path.realpath(path.parent) != os.path.realpath(out):
         raise OutputError(f"{path.parent}: manifest folder does not exist")
     if inode is not None and not is_manifest(path):
         raise OutputError(f"{path}: exists and is not a manifest an earlier humanseg batch wrote; kept: choose "
                           "another --manifest path or move the file away")
-
-
-def _inode(path: str | Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def read_manifest(path: Path) -> list[dict]:

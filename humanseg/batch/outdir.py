@@ -1,5 +1,6 @@
-"""The output folder during a run: held by one run at a time (a lock file), and cleared of the hidden
-temporaries (`.NAME.<8 hex>.part`, io/images.py temp_beside) that a killed run left beside its outputs."""
+"""The output folder during a run: held by one run at a time (a lock file), cleared of the hidden
+temporaries (`.NAME.<8 hex>.part`, io/images.py temp_beside) that a killed run left beside its outputs, and
+which planned output (if any) a given file is."""
 from __future__ import annotations
 
 import os
@@ -43,6 +44,28 @@ class OutputLock:
         if self._fd is not None:
             os.close(self._fd)   # closing releases the lock
             self._fd = None
+
+
+def output_named(path: str | Path, out: Path, names: list[str]) -> str | None:
+    """The name (of `names`, output paths relative to `out`) whose output is the file `path`: the same resolved
+    path, or where both exist the same file (a hard link); None when none is."""
+    real = os.path.realpath(path)
+    inode = file_identity(path)
+    out_real = os.path.realpath(out)
+    for name in names:
+        if os.path.normpath(os.path.join(out_real, name)) == real or (
+                inode is not None and file_identity(out / name) == inode):
+            return name
+    return None
+
+
+def file_identity(path: str | Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path` (links followed), None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def remove_stale_temporaries(outputs: list[str]) -> int:

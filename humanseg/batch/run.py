@@ -8,10 +8,11 @@ import time
 import warnings
 from pathlib import Path
 
+from ..effects import background_file
 from ..errors import HumansegWarning, InputError, OutputError
 from .jobs import check_folders, plan_jobs
 from .manifest import MANIFEST, RESUME_JOURNAL, Manifest, ResumeJournal, check_manifest_path, make_record
-from .outdir import LOCK, OutputLock, remove_stale_temporaries
+from .outdir import LOCK, OutputLock, output_named, remove_stale_temporaries
 from .work import BatchSettings
 
 ENGINES = ("local", "ray")
@@ -50,7 +51,8 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
     A file already at an output path that no earlier run into `out` made (or set out to make) is the
     user's: it is kept, its input is not processed and the record is failed (counted in "kept_existing").
     The manifest may replace an earlier manifest only: an input, an output, the resume journal or lock, a
-    folder or any other existing file there is an OutputError before anything is written.
+    folder or any other existing file there is an OutputError before anything is written, as is an output
+    path that is the effect's background file.
 
     Returns {"done", "skipped", "failed", "kept_existing", "frames", "seconds", "manifest"}.
     """
@@ -63,6 +65,7 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
     plan = plan_jobs(inp, out, settings)
     manifest_path = Path(manifest) if manifest else out / MANIFEST
     _check_manifest_path(manifest_path, inp, out, plan)
+    _check_background_kept(settings, out, plan)
     engine.prepare()             # a Ray cluster that cannot be reached, too
     try:
         _make_folder(out)
@@ -159,6 +162,15 @@ def _check_manifest_path(path: Path, inp: Path, out: Path, plan) -> None:
         kept["the input list"] = inp
     inputs = [job.input for job in plan.jobs] + [record["input"] for record in plan.rejected]
     check_manifest_path(path, out, inputs, [job.name for job in plan.jobs], kept)
+
+
+def _check_background_kept(settings: BatchSettings, out: Path, plan) -> None:
+    """No output may be the --bg file (as `humanseg image` refuses it)."""
+    background = background_file(settings.effect)
+    name = output_named(background, out, [job.name for job in plan.jobs]) if background else None
+    if name is not None:
+        raise OutputError(f"{out / name}: output path is the --bg background file; choose another output folder "
+                          "so the background is kept")
 
 
 def _make_folder(out: Path) -> None:

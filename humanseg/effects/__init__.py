@@ -12,7 +12,7 @@ from .backgrounds import Blur, Color, Image, MaskOnly, Overlay, Transparent, Vid
 from .comments import CommentsBehind
 
 __all__ = ["Blur", "Color", "Image", "VideoBackground", "Transparent", "MaskOnly", "Overlay", "CommentsBehind",
-           "effect_from_spec", "describe"]
+           "effect_from_spec", "describe", "background_file"]
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
 
@@ -41,6 +41,14 @@ def effect_from_spec(spec: str, blur_strength: float = 3.0, comments: list[str] 
             raise InputError("--comments needs a background effect (blur, color, image or video)")
         effect = CommentsBehind(comments, under=effect)
     return effect
+
+
+def background_file(effect) -> Path | None:
+    """The file an effect draws behind the person (Image, VideoBackground), under any wrappers (finishing,
+    CommentsBehind); None for effects without one."""
+    while hasattr(effect, "under"):
+        effect = effect.under
+    return effect.path if isinstance(effect, (Image, VideoBackground)) else None
 
 
 def describe(value) -> str:

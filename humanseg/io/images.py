@@ -65,13 +65,25 @@ def same_file(a: str | Path, b: str | Path) -> bool:
         return False
 
 
+def is_same_path(a: str | Path, b: str | Path) -> bool:
+    """Whether `a` and `b` name one file: the same resolved path, or the same file (hard or symbolic links)."""
+    return same_file(a, b) or Path(a).resolve() == Path(b).resolve()
+
+
 def check_output_path(inp: str | Path, out: str | Path) -> None:
     """Refuse to write over the input or into a missing folder."""
     inp, out = Path(inp), Path(out)
-    if same_file(inp, out) or inp.resolve() == out.resolve():
+    if is_same_path(inp, out):
         raise OutputError(f"{out}: output path is the input; choose another output so the input is kept")
     if not out.parent.exists():
         raise OutputError(f"{out.parent}: output folder does not exist")
+
+
+def check_background_kept(background: str | Path | None, out: str | Path) -> None:
+    """Refuse to write over the background file (--bg) of the effect; background None: no file to keep."""
+    if background is not None and is_same_path(background, out):
+        raise OutputError(f"{out}: output path is the --bg background file; choose another output so the "
+                          "background is kept")
 
 
 def temp_beside(path: str | Path, directory: bool = False) -> Path:

@@ -117,3 +117,17 @@ def test_manifest_never_replaces_an_input_an_output_the_journal_or_a_users_file(
     capsys.readouterr()
     assert main(["batch", str(src), str(out), *FAST, "--bg", "mask", "--manifest", str(manifest)]) == 0   # ours
     assert [r["status"] for r in read_manifest(manifest)] == ["skipped"]   # the journal still knows a.png
+
+
+def test_an_output_that_is_the_bg_file_is_refused_and_the_background_kept(tmp_path, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.jpg"), cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (80, 60)))
+    assert main(["batch", str(src), str(out), *FAST, "--bg", "color:#000000"]) == 0   # out/a.jpg: made by batch
+    made = (out / "a.jpg").read_bytes()
+    os.link(out / "a.jpg", tmp_path / "hard.jpg")
+    capsys.readouterr()
+    for bg in (out / "a.jpg", tmp_path / "hard.jpg"):
+        assert main(["batch", str(src), str(out), *FAST, "--bg", str(bg)]) == 2
+        assert "is the --bg background file" in one_line_error(capsys)
+    assert (out / "a.jpg").read_bytes() == made
