@@ -13,7 +13,7 @@ from .effects import (Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Tra
 from .effects.finishing import (Foreground, Harmonize, LightWrap, PoissonBlend, base_effect, has_finishing,
                                 with_finishing)
 from .errors import HumansegError, InputError, OutputError
-from .io.images import IMAGE_SUFFIXES, atomic_write_bytes, check_output_path, read_image, write_image
+from .io.images import IMAGE_SUFFIXES, atomic_write_bytes, check_output_path, read_image, unreadable, write_image
 from .runtime.postprocess import PostProcess
 from .runtime.segmenter import Segmenter, SegmentStream
 from .weights import DEFAULT_MODEL
@@ -111,7 +111,10 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
     suffix = suffix or (".png" if isinstance(base_effect(effect), (Transparent, MaskOnly)) else None)
-    files = sorted(p for p in inp.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    try:
+        files = sorted(p for p in inp.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    except OSError as exc:
+        raise unreadable(inp, exc) from exc
     jobs: dict[str, Path] = {}
     collisions: list[str] = []
     for path in files:
@@ -137,11 +140,16 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     try:
         for name, path in tqdm(jobs.items(), unit="image", disable=not progress):
             target = out / name
-            key = _resume_key(path, settings)
-            if target.exists() and manifest.get(name) == key:
+            try:
+                key = _resume_key(path, settings)
+                present = target.exists()
+            except OSError as exc:   # the input or an existing output cannot be looked at: report it, go on
+                failed.append(str(unreadable(exc.filename or path, exc)))
+                continue
+            if present and manifest.get(name) == key:
                 skipped += 1
                 continue
-            if target.exists() and manifest.get(name) is None:
+            if present and manifest.get(name) is None:
                 kept.append(f"{target}: already exists and no earlier humanseg run into this folder wrote it; kept, "
                             f"{path.name} not processed (move the file away or choose another output folder)")
                 continue
