@@ -14,7 +14,7 @@ from .effects.finishing import (Foreground, Harmonize, LightWrap, PoissonBlend, 
                                 with_finishing)
 from .errors import HumansegError, InputError, OutputError
 from .io.images import IMAGE_SUFFIXES, atomic_write_bytes, check_output_path, read_image, unreadable, write_image
-from .runtime.postprocess import PostProcess
+from .runtime.postprocess import MAX_FEATHER, PostProcess
 from .runtime.segmenter import Segmenter, SegmentStream
 from .weights import DEFAULT_MODEL
 
@@ -44,8 +44,8 @@ def check_postprocess(post: PostProcess) -> None:
         problems.append(f"gate {tuple(post.gate)} must be two non-negative integers (erode, dilate)")
     if not _count(post.refine):
         problems.append(f"refine {post.refine} must be a non-negative integer")
-    if not _in_range(post.feather, 0):
-        problems.append(f"feather {post.feather} must be a non-negative number")
+    if not _in_range(post.feather, 0, MAX_FEATHER):
+        problems.append(f"feather {post.feather} is not in [0, {MAX_FEATHER:g}] (px)")
     if not _in_range(post.min_blob_fraction, 0, 1):
         problems.append(f"min_blob_fraction {post.min_blob_fraction} is not in [0, 1]")
     if problems:

@@ -95,3 +95,34 @@ def test_folder_mode_reports_an_existing_output_it_cannot_look_at(tmp_path, caps
     assert code == 1 and json.loads(out.strip().splitlines()[-1])["written"] == 1
     assert f"humanseg: skipped: {dst / 'a.png'}: permission denied" in err and "Traceback" not in err
     assert (dst / "a.png").read_bytes() == b"someone else's"
+
+
+# ---- option limits shared with the service -----------------------------------------------------
+
+@pytest.mark.parametrize("command, option, value", [
+    ("image", "--blur-strength", "1e9"), ("image", "--blur-strength", "20.5"), ("video", "--blur-strength", "1e6"),
+    ("image", "--feather", "1e6"), ("video", "--feather", "21"), ("batch", "--feather", "1e6"),
+])
+def test_blur_strength_and_feather_have_the_services_upper_limit(capsys, command, option, value):
+    code, out, err = run_main(capsys, command, "in.jpg", "out.jpg", option, value)
+    assert code == 2 and out == ""
+    assert error_lines(err) == [line for line in err.splitlines() if line.strip()]
+    assert len(error_lines(err)) == 1 and f"{option}: {value} is more than 20" in err
+
+
+def test_the_limits_are_the_services():
+    from humanseg.effects.backgrounds import MAX_BLUR_STRENGTH
+    from humanseg.runtime.postprocess import MAX_FEATHER
+    from humanseg.server.app import create_app
+    from humanseg.server.config import ServerConfig
+
+    schema = create_app(ServerConfig()).openapi()["components"]["schemas"]
+    form = next(s for name, s in schema.items() if name.startswith("Body_segment"))["properties"]
+    assert form["feather"]["maximum"] == MAX_FEATHER and form["blur_strength"]["maximum"] == MAX_BLUR_STRENGTH
+
+
+def test_the_largest_blur_strength_and_feather_run(tmp_path, capsys):
+    src = tiny_image(tmp_path / "in.png")
+    code, _, err = run_main(capsys, "image", src, tmp_path / "o.png", "--blur-strength", "20", "--feather", "20",
+                            "--mirror-average", "off")
+    assert code == 0, err
