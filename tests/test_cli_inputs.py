@@ -126,3 +126,14 @@ def test_the_largest_blur_strength_and_feather_run(tmp_path, capsys):
     code, _, err = run_main(capsys, "image", src, tmp_path / "o.png", "--blur-strength", "20", "--feather", "20",
                             "--mirror-average", "off")
     assert code == 0, err
+
+
+# ---- tiny images -------------------------------------------------------------------------------
+
+def test_ml_foreground_on_a_one_pixel_image(tmp_path, capsys):
+    pytest.importorskip("pymatting")
+    src = tmp_path / "one.png"
+    cv2.imwrite(str(src), np.full((1, 1, 3), 120, np.uint8))
+    code, _, err = run_main(capsys, "image", src, tmp_path / "p.png", "--foreground", "ml", "--bg", "color:#00B140")
+    assert code == 0, err
+    assert cv2.imread(str(tmp_path / "p.png")).shape == (1, 1, 3)
