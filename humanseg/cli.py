@@ -458,7 +458,9 @@ def cmd_models(a):
 
 def eval_args(p):
     p.add_argument("--model", default="portrait", help="shipped model name or .onnx path")
-    p.add_argument("--data", required=True, type=Path, help="folder of <source>/images + masks")
+    p.add_argument("--data", required=True, type=Path,
+                   help="folder of <source>/images + masks; a mask is person above 127 (0/255), or above 0 when "
+                        "its largest value is at most 127 (a 0/1 label map)")
     p.add_argument("--csv", type=Path, default=None, help="also write per-image rows here")
     p.add_argument("--threads", type=positive_int, default=None)
     p.add_argument("--refine", type=non_negative_int, default=0,
