@@ -6,13 +6,14 @@ import json
 import math
 import numbers
 import time
+import warnings
 from pathlib import Path
 
 from .effects import (Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, VideoBackground, describe,
                       effect_from_spec)
 from .effects.finishing import (Foreground, Harmonize, LightWrap, PoissonBlend, base_effect, has_finishing,
                                 with_finishing)
-from .errors import HumansegError, InputError, OutputError
+from .errors import HumansegError, HumansegWarning, InputError, OutputError
 from .io.images import IMAGE_SUFFIXES, atomic_write_bytes, check_output_path, read_image, unreadable, write_image
 from .runtime.postprocess import MAX_FEATHER, PostProcess
 from .runtime.segmenter import Segmenter, SegmentStream
@@ -63,6 +64,9 @@ def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     Segmenter(canvas_pixels="still"), the larger canvas budget for photos (runtime/budget.py)."""
     inp, out = Path(inp), Path(out)
     check_output_path(inp, out)
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder; for a single input give an output file path (e.g. {out / inp.name}), "
+                          "or give a folder as input for folder mode")
     effect = effect or Blur()
     if isinstance(base_effect(effect), CommentsBehind) and callable(getattr(effect, "as_still", None)):
         effect = effect.as_still()   # also under finishing wrappers (Foreground, LightWrap, ...)
@@ -89,7 +93,8 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     "kept_existing". Inputs that would write the same output
     (x.jpg and x.png when the suffix is .png) are collisions: the first in name order is processed,
     the others are not and are listed in "failed" and "collisions". Unreadable files are listed in
-    "failed", not fatal. Default segmenter: Segmenter(canvas_pixels="still"), as convert_image.
+    "failed", not fatal; a folder with no image at all gives a HumansegWarning (the CLI prints it and exits 0).
+    Default segmenter: Segmenter(canvas_pixels="still"), as convert_image.
 
     Returns {"written": int, "skipped_existing": int, "failed": [one line each], "collisions": [one line each],
     "kept_existing": [one line each]}.
@@ -115,6 +120,9 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
         files = sorted(p for p in inp.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     except OSError as exc:
         raise unreadable(inp, exc) from exc
+    if not files:
+        warnings.warn(f"no images found in {inp} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})", HumansegWarning,
+                      stacklevel=2)
     jobs: dict[str, Path] = {}
     collisions: list[str] = []
     for path in files:

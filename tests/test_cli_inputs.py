@@ -137,3 +137,35 @@ def test_ml_foreground_on_a_one_pixel_image(tmp_path, capsys):
     code, _, err = run_main(capsys, "image", src, tmp_path / "p.png", "--foreground", "ml", "--bg", "color:#00B140")
     assert code == 0, err
     assert cv2.imread(str(tmp_path / "p.png")).shape == (1, 1, 3)
+
+
+# ---- messages that say what is wrong and what is accepted --------------------------------------
+
+def test_a_folder_as_the_output_of_one_image_says_so(tmp_path, capsys):
+    src, folder = tiny_image(tmp_path / "in.jpg"), tmp_path / "existing_folder"
+    folder.mkdir()
+    code, _, err = run_main(capsys, "image", src, folder)
+    assert code == 2 and len(error_lines(err)) == 1
+    assert f"{folder}: is a folder; for a single input give an output file path" in err and "folder mode" in err
+    assert list(folder.iterdir()) == []
+
+
+def test_unsupported_output_types_list_what_is_accepted(tmp_path, capsys):
+    from humanseg.io.images import IMAGE_SUFFIXES
+    from humanseg.io.video import OPAQUE_SUFFIXES
+
+    src = tiny_image(tmp_path / "in.jpg")
+    code, _, err = run_main(capsys, "image", src, tmp_path / "o.gif")
+    assert code == 2 and len(error_lines(err)) == 1
+    assert {".tif", ".bmp"} <= IMAGE_SUFFIXES and all(suffix in err for suffix in IMAGE_SUFFIXES)
+    code, _, err = run_main(capsys, "video", src, tmp_path / "o.flv")
+    assert code == 2 and len(error_lines(err)) == 1
+    assert ".avi" in OPAQUE_SUFFIXES and all(suffix in err for suffix in OPAQUE_SUFFIXES)
+
+
+def test_an_empty_input_folder_says_no_images_were_found(tmp_path, capsys):
+    (tmp_path / "emptydir").mkdir()
+    code, out, err = run_main(capsys, "image", tmp_path / "emptydir", tmp_path / "out")
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["written"] == 0
+    notices = [line for line in err.splitlines() if line.startswith("humanseg: ")]
+    assert len(notices) == 1 and notices[0].startswith(f"humanseg: warning: no images found in {tmp_path / 'emptydir'}")

@@ -13,6 +13,12 @@ MAX_PIXELS = 120_000_000  # ~ 11000 x 11000; larger images are refused with a cl
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
+def one_of(suffixes) -> str:
+    """'.a, .b or .c': file types for a message, in name order."""
+    names = sorted(suffixes)
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
 def to_bgr8(image: np.ndarray) -> np.ndarray:
     """Any decoded image (gray, gray+alpha, BGR, BGRA; 8 or 16 bit; float) -> uint8 HxWx3 BGR."""
     if image.dtype == np.uint16:
@@ -128,7 +134,7 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> None:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        raise OutputError(f"{path}: unsupported output type '{suffix}'; use .png, .jpg or .webp")
+        raise OutputError(f"{path}: unsupported output type '{suffix}'; use {one_of(IMAGE_SUFFIXES)}")
     if suffix in {".jpg", ".jpeg"} and image.ndim == 3 and image.shape[2] == 4:
         raise OutputError(f"{path}: JPEG has no transparency; use a .png output for a transparent cut-out")
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if suffix in {".jpg", ".jpeg"} else []
