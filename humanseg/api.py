@@ -6,16 +6,17 @@ import json
 import math
 import numbers
 import time
+import warnings
 from pathlib import Path
 
 from .effects import (Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, VideoBackground,
                       background_file, describe, effect_from_spec)
 from .effects.finishing import (Foreground, Harmonize, LightWrap, PoissonBlend, base_effect, has_finishing,
                                 with_finishing)
-from .errors import HumansegError, InputError, OutputError
+from .errors import HumansegError, HumansegWarning, InputError, OutputError
 from .io.images import (IMAGE_SUFFIXES, atomic_write_bytes, check_background_kept, check_output_path, read_image,
-                        write_image)
-from .runtime.postprocess import PostProcess
+                        unreadable, write_image)
+from .runtime.postprocess import MAX_FEATHER, PostProcess
 from .runtime.segmenter import Segmenter, SegmentStream
 from .weights import DEFAULT_MODEL
 
@@ -45,8 +46,8 @@ def check_postprocess(post: PostProcess) -> None:
         problems.append(f"gate {tuple(post.gate)} must be two non-negative integers (erode, dilate)")
     if not _count(post.refine):
         problems.append(f"refine {post.refine} must be a non-negative integer")
-    if not _in_range(post.feather, 0):
-        problems.append(f"feather {post.feather} must be a non-negative number")
+    if not _in_range(post.feather, 0, MAX_FEATHER):
+        problems.append(f"feather {post.feather} is not in [0, {MAX_FEATHER:g}] (px)")
     if not _in_range(post.min_blob_fraction, 0, 1):
         problems.append(f"min_blob_fraction {post.min_blob_fraction} is not in [0, 1]")
     if problems:
@@ -64,6 +65,9 @@ def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     Segmenter(canvas_pixels="still"), the larger canvas budget for photos (runtime/budget.py)."""
     inp, out = Path(inp), Path(out)
     check_output_path(inp, out)
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder; for a single input give an output file path (e.g. {out / inp.name}), "
+                          "or give a folder as input for folder mode")
     effect = effect or Blur()
     check_background_kept(background_file(effect), out)
     if isinstance(base_effect(effect), CommentsBehind) and callable(getattr(effect, "as_still", None)):
@@ -91,7 +95,8 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     "kept_existing". Inputs that would write the same output
     (x.jpg and x.png when the suffix is .png) are collisions: the first in name order is processed,
     the others are not and are listed in "failed" and "collisions". Unreadable files are listed in
-    "failed", not fatal. Default segmenter: Segmenter(canvas_pixels="still"), as convert_image.
+    "failed", not fatal; a folder with no image at all gives a HumansegWarning (the CLI prints it and exits 0).
+    Default segmenter: Segmenter(canvas_pixels="still"), as convert_image.
 
     Returns {"written": int, "skipped_existing": int, "failed": [one line each], "collisions": [one line each],
     "kept_existing": [one line each]}.
@@ -113,7 +118,13 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
     suffix = suffix or (".png" if isinstance(base_effect(effect), (Transparent, MaskOnly)) else None)
-    files = sorted(p for p in inp.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    try:
+        files = sorted(p for p in inp.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    except OSError as exc:
+        raise unreadable(inp, exc) from exc
+    if not files:
+        warnings.warn(f"no images found in {inp} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})", HumansegWarning,
+                      stacklevel=2)
     jobs: dict[str, Path] = {}
     collisions: list[str] = []
     for path in files:
@@ -141,11 +152,16 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     try:
         for name, path in tqdm(jobs.items(), unit="image", disable=not progress):
             target = out / name
-            key = _resume_key(path, settings)
-            if target.exists() and manifest.get(name) == key:
+            try:
+                key = _resume_key(path, settings)
+                present = target.exists()
+            except OSError as exc:   # the input or an existing output cannot be looked at: report it, go on
+                failed.append(str(unreadable(exc.filename or path, exc)))
+                continue
+            if present and manifest.get(name) == key:
                 skipped += 1
                 continue
-            if target.exists() and manifest.get(name) is None:
+            if present and manifest.get(name) is None:
                 kept.append(f"{target}: already exists and no earlier humanseg run into this folder wrote it; kept, "
                             f"{path.name} not processed (move the file away or choose another output folder)")
                 continue

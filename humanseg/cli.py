@@ -99,6 +99,27 @@ def positive_float(text: str) -> float:
     return value
 
 
+def _up_to(text: str, limit: float, unit: str) -> float:
+    value = non_negative_float(text)
+    if value > limit:
+        raise argparse.ArgumentTypeError(f"{text} is more than {limit:g} ({unit}); use 0 to {limit:g}")
+    return value
+
+
+def blur_strength(text: str) -> float:
+    """--blur-strength: at most effects/backgrounds.py's MAX_BLUR_STRENGTH, as the service."""
+    from .effects.backgrounds import MAX_BLUR_STRENGTH
+
+    return _up_to(text, MAX_BLUR_STRENGTH, "% of the short side")
+
+
+def feather_sigma(text: str) -> float:
+    """--feather: at most runtime/postprocess.py's MAX_FEATHER, as the service."""
+    from .runtime.postprocess import MAX_FEATHER
+
+    return _up_to(text, MAX_FEATHER, "px")
+
+
 def still_scales(text: str) -> list[float]:
     """--still-scale: comma-separated multiples of the model's budget (runtime/budget.still_scales_problem)."""
     from .runtime.budget import still_scales_problem
@@ -134,10 +155,13 @@ def model_args(p):
 
 
 def effect_args(p):
+    from .effects.backgrounds import MAX_BLUR_STRENGTH
+    from .runtime.postprocess import MAX_FEATHER
+
     p.add_argument("--bg", default="blur",
                    help="blur | color:#RRGGBB | transparent | mask | overlay | PATH to an image or video (default: blur)")
-    p.add_argument("--blur-strength", type=non_negative_float, default=3.0,
-                   help="blur sigma in %% of the short side (default 3)")
+    p.add_argument("--blur-strength", type=blur_strength, default=3.0,
+                   help=f"blur sigma in %% of the short side, 0 to {MAX_BLUR_STRENGTH:g} (default 3)")
     p.add_argument("--comments", nargs="+", default=None,
                    help="texts behind the person: they scroll in on video and webcam and are laid out on a still "
                         "image; ASCII is drawn, accents are dropped and emoji left out (with a warning)")
@@ -148,8 +172,8 @@ def effect_args(p):
     p.add_argument("--keep-largest", action="store_true", help="keep only the largest person region")
     p.add_argument("--refine", type=non_negative_int, default=0,
                    help="guided-filter edge refinement radius in px (0: off)")
-    p.add_argument("--feather", type=non_negative_float, default=0.0,
-                   help="Gaussian edge feathering sigma in px (0: off)")
+    p.add_argument("--feather", type=feather_sigma, default=0.0,
+                   help=f"Gaussian edge feathering sigma in px, 0 to {MAX_FEATHER:g} (0: off)")
     finishing_args(p)
 
 
@@ -435,7 +459,9 @@ def cmd_models(a):
 
 def eval_args(p):
     p.add_argument("--model", default="portrait", help="shipped model name or .onnx path")
-    p.add_argument("--data", required=True, type=Path, help="folder of <source>/images + masks")
+    p.add_argument("--data", required=True, type=Path,
+                   help="folder of <source>/images + masks; a mask is person above 127 (0/255), or above 0 when "
+                        "its largest value is at most 127 (a 0/1 label map)")
     p.add_argument("--csv", type=Path, default=None,
                    help="also write per-image rows here (replaces an earlier eval's CSV, never an input or any "
                         "other file)")

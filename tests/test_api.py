@@ -34,6 +34,7 @@ def test_default_segmenter_in_a_fresh_process_does_not_call_mallopt():
 
 
 @pytest.mark.parametrize("post", [PostProcess(threshold=5), PostProcess(threshold=-0.1), PostProcess(feather=-2),
+                                  PostProcess(feather=1e6),
                                   PostProcess(gate=(-1, 3)), PostProcess(refine=-1), PostProcess(min_blob_fraction=2)])
 def test_convert_functions_check_mask_options(tmp_path, post):
     seg = Segmenter(threads=1, postprocess=post)

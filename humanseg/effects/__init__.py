@@ -33,7 +33,13 @@ def effect_from_spec(spec: str, blur_strength: float = 3.0, comments: list[str] 
         effect = Overlay()
     else:
         path = Path(spec)
-        if not path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError as exc:   # e.g. a folder on the way that cannot be searched
+            from ..io.images import unreadable
+
+            raise unreadable(path, exc) from exc
+        if not is_file:
             raise InputError(f"--bg '{spec}': not blur, color:#RRGGBB, transparent, mask, overlay or an existing file")
         effect = VideoBackground(path) if path.suffix.lower() in VIDEO_SUFFIXES else Image(path)
     if comments:

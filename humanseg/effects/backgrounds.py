@@ -14,6 +14,8 @@ import numpy as np
 from ..errors import InputError
 from .composite import composite
 
+MAX_BLUR_STRENGTH = 20.0   # % of the short side: wider blurs look no different (and 1e6 runs for minutes)
+
 
 class BackgroundEffect:
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -24,7 +26,7 @@ class BackgroundEffect:
 
 
 class Blur(BackgroundEffect):
-    """Blur the background. strength: Gaussian sigma in % of the frame's short side.
+    """Blur the background. strength: Gaussian sigma in % of the frame's short side, in [0, MAX_BLUR_STRENGTH].
 
     Mask-aware: the blur is a normalised convolution of the background pixels only
     (blur(frame * (1 - m)) / blur(1 - m)), so the person never smears into the background as a
@@ -32,7 +34,12 @@ class Blur(BackgroundEffect):
     """
 
     def __init__(self, strength: float = 3.0):
-        self.strength = float(strength)
+        try:
+            self.strength = float(strength)
+        except (TypeError, ValueError):
+            raise InputError(f"blur strength '{strength}' is not a number") from None
+        if not 0 <= self.strength <= MAX_BLUR_STRENGTH:   # also refuses nan
+            raise InputError(f"blur strength {strength} is not in [0, {MAX_BLUR_STRENGTH:g}] (% of the short side)")
 
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         h, w = frame.shape[:2]

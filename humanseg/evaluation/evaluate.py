@@ -18,10 +18,12 @@ from .rows_csv import check_csv_path, write_rows_csv
 
 
 def read_label(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """bool HxW person label of an 8-bit mask: a 0/255 mask is person above 127; a label map whose largest value
+    is 1 to 127 (0/1, or class ids) is person wherever it is above 0, rather than scored as empty."""
     mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if mask is None or mask.shape != shape:
         raise InputError(f"{path}: unreadable mask or size differs from its image")
-    return mask > 127
+    return mask > (127 if mask.max() > 127 else 0)
 
 
 def read_alpha(path: Path, shape: tuple[int, int]) -> np.ndarray:

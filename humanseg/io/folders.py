@@ -1,6 +1,7 @@
 """Find image/mask pairs in `<root>/<source>/{images,masks}` trees.
 
-Mask convention: 0 = background, 255 = person (any value > 127 counts as person after checks).
+Mask convention: 0 = background, 255 = person (any value > 127 counts as person after checks); `humanseg eval`
+also reads label maps whose largest value is at most 127 (0/1) as person > 0 (evaluation/evaluate.read_label).
 """
 from __future__ import annotations
 

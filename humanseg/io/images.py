@@ -13,6 +13,12 @@ MAX_PIXELS = 120_000_000  # ~ 11000 x 11000; larger images are refused with a cl
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
+def one_of(suffixes) -> str:
+    """'.a, .b or .c': file types for a message, in name order."""
+    names = sorted(suffixes)
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
 def to_bgr8(image: np.ndarray) -> np.ndarray:
     """Any decoded image (gray, gray+alpha, BGR, BGRA; 8 or 16 bit; float) -> uint8 HxWx3 BGR."""
     if image.dtype == np.uint16:
@@ -31,20 +37,29 @@ def to_bgr8(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def unreadable(path: str | Path, exc: OSError) -> InputError:
+    """The InputError for an OSError met while reading the input `path` (permission denied, I/O error...)."""
+    if isinstance(exc, PermissionError):
+        return InputError(f"{path}: permission denied; check that you can read it")
+    return InputError(f"{path}: cannot read ({exc.strerror or exc})")
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """uint8 HxWx3 BGR, upright (EXIF orientation applied, as photo viewers show it); raises InputError
     naming the file for anything unusable. The pixel limit is checked on the header, before decoding."""
     from .image_bytes import decode_upright, read_header
 
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected an image file")
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError(f"{path}: file is empty")
-    data = np.fromfile(str(path), dtype=np.uint8)
+    try:
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder, expected an image file")
+        if path.stat().st_size == 0:
+            raise InputError(f"{path}: file is empty")
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
     header = read_header(data)  # None for formats only OpenCV knows: checked after decoding instead
     too_large = f"larger than the {MAX_PIXELS // 1_000_000} MP limit; downscale it first"
     if header is not None and header.pixels > MAX_PIXELS:
@@ -131,7 +146,7 @@ def write_image(path: str | Path, image: np.ndarray, quality: int = 95) -> None:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        raise OutputError(f"{path}: unsupported output type '{suffix}'; use .png, .jpg or .webp")
+        raise OutputError(f"{path}: unsupported output type '{suffix}'; use {one_of(IMAGE_SUFFIXES)}")
     if suffix in {".jpg", ".jpeg"} and image.ndim == 3 and image.shape[2] == 4:
         raise OutputError(f"{path}: JPEG has no transparency; use a .png output for a transparent cut-out")
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if suffix in {".jpg", ".jpeg"} else []

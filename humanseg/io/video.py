@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import HumansegWarning, InputError, OutputError
 from .frame_loss import FrameTally, Promise
-from .images import check_output_path, temp_beside
+from .images import check_output_path, one_of, temp_beside
 
 TRANSPARENT_SUFFIXES = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yuva444p10le")}
 OPAQUE_SUFFIXES = {".mp4", ".mov", ".mkv", ".m4v", ".webm", ".avi"}
@@ -120,12 +120,12 @@ def check_video_output(inp: Path, out: Path, transparent: bool) -> None:
     if is_png_sequence(out):
         if not transparent:
             raise OutputError(f"{out}: a folder output means PNG frames with alpha and needs --bg transparent "
-                              "(Transparent()); for a video file use .mp4, .mov, .mkv or .webm")
+                              f"(Transparent()); for a video file use {one_of(OPAQUE_SUFFIXES)}")
         _check_frames_folder(inp, out)
     elif transparent and suffix not in TRANSPARENT_SUFFIXES:
         raise OutputError(f"{out}: transparent video needs .webm (VP9 alpha), .mov (ProRes 4444) or a folder for PNGs")
     elif not transparent and suffix not in OPAQUE_SUFFIXES:
-        raise OutputError(f"{out}: unsupported video type '{out.suffix}'; use .mp4, .mov, .mkv or .webm")
+        raise OutputError(f"{out}: unsupported video type '{out.suffix}'; use {one_of(OPAQUE_SUFFIXES)}")
 
 
 def _check_frames_folder(inp: Path, out: Path) -> None:

@@ -147,18 +147,22 @@ def _upsample_crop(small: np.ndarray, size: tuple[int, int], ys: slice, xs: slic
 
 
 ML_INSTALL = "pip install 'humanseg[matte]'"
+ML_MIN_SIDE = 2   # pymatting's multi-level pyramid divides by its level count, 0 for a 1x1 image
 
 
 def estimate_foreground_ml(image: np.ndarray, alpha: np.ndarray, regularization: float = 1e-5,
                            n_small_iterations: int = 10, n_big_iterations: int = 2) -> np.ndarray:
     """Multi-level foreground estimate (Germer et al. 2020) with pymatting. image: uint8 HxWx3, alpha: float
     HxW in [0, 1] -> F uint8 HxWx3, F = I where alpha is (nearly) 1. Raises ImportError naming pymatting when
-    it is not installed (the CLI turns that into the pip install line)."""
+    it is not installed (the CLI turns that into the pip install line). An image whose long side is under
+    ML_MIN_SIDE px (1x1) gets the fast estimate instead."""
     alpha = _check(image, alpha)
     try:
         from pymatting import estimate_foreground_ml as pymatting_ml
     except ImportError as exc:
         raise ImportError(f"the ml foreground estimate needs pymatting: {ML_INSTALL}", name="pymatting") from exc
+    if max(alpha.shape) < ML_MIN_SIDE:
+        return estimate_foreground_fast(image, alpha)
     if _band_box(alpha, 0) is None:
         return image.copy()
     f = pymatting_ml(image.astype(np.float32) * (1 / 255), alpha, regularization=regularization,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+MAX_FEATHER = 20.0   # px: wider sigmas wash the mask out (and 1e6 px runs for minutes); the CLI and service cap it
+
 
 @dataclass
 class PostProcess:
@@ -19,7 +21,7 @@ class PostProcess:
     keep_largest: keep only the largest connected person region.
     min_blob_fraction: drop person regions smaller than this share of the frame.
     refine: guided-filter edge refinement with the frame as guide (radius in px, or 0 to skip).
-    feather: Gaussian sigma in px applied to the final edge (0 to skip).
+    feather: Gaussian sigma in px applied to the final edge, in [0, MAX_FEATHER] (0 to skip).
     """
 
     threshold: float | None = None

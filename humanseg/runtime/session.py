@@ -20,6 +20,8 @@ Metadata keys (written by training/export.py):
   `runtime.canvas.adaptive_canvas(w, h, pixels, stride)`, and any pixel budget may be asked for.
 - no `humanseg.canvas_pixels`: a legacy model with a fixed canvas, `humanseg.canvas` = "LONGxSHORT"
   (landscape; portrait frames get the transpose). Pixel budgets are ignored.
+- no humanseg metadata at all (a foreign model) with a fixed integer input height and width: that size is the
+  canvas, in every frame's orientation (the model accepts no other); else the legacy default 256x144.
 - `humanseg.input_channels`: 3 (RGB in [-1, 1]) or 4 (RGB + the previous frame's person probability
   in [0, 1]); the input's own shape says the same when it is fixed.
 """
@@ -72,8 +74,14 @@ class ModelSession:
         self.metadata = meta = self.session.get_modelmeta().custom_metadata_map
         self.input_name = self.session.get_inputs()[0].name
         shape = self.session.get_inputs()[0].shape
+        # a model that fixes its input's height and width and says nothing of its canvas gets that size
+        fixed = len(shape) == 4 and all(isinstance(v, int) and v > 0 for v in shape[2:])
+        own_size = (shape[3], shape[2]) if fixed and not meta.keys() & {"humanseg.canvas", "humanseg.canvas_pixels"} \
+            else None
+        self.fixed_size: tuple[int, int] | None = own_size   # (width, height) of every canvas, or None
         try:
-            long_side, short_side = (int(v) for v in meta.get("humanseg.canvas", "256x144").lower().split("x"))
+            canvas = meta.get("humanseg.canvas") or (f"{own_size[0]}x{own_size[1]}" if own_size else "256x144")
+            long_side, short_side = (int(v) for v in canvas.lower().split("x"))
             pixels = meta.get("humanseg.canvas_pixels")
             self.canvas_pixels: int | None = int(pixels) if pixels else None
             self.stride = int(meta.get("humanseg.stride", 16))
@@ -126,8 +134,11 @@ class ModelSession:
         """(width, height) of the model canvas for a frame_w x frame_h frame.
 
         Adaptive models: `adaptive_canvas` at `pixels` (default: the model's own budget). Legacy models:
-        the fixed canvas in the frame's orientation; `pixels` is ignored.
+        the fixed canvas in the frame's orientation; `pixels` is ignored. A foreign model with a fixed input
+        size (`fixed_size`): that size, whatever the frame.
         """
+        if self.fixed_size is not None:
+            return self.fixed_size
         if self.canvas_pixels is None:
             return canvas_for((frame_h, frame_w), self.long_side, self.short_side)
         return _adaptive_canvas(frame_w, frame_h, pixels or self.canvas_pixels, self.stride)
@@ -137,4 +148,15 @@ class ModelSession:
         return self.session.get_providers()
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: x})[0]
+        """x: float32 NxCxhxw -> float32 Nx2xhxw logits (background, person); ModelError naming the model file when
+        ONNX Runtime cannot run it or it gives another shape."""
+        try:
+            logits = self.session.run(None, {self.input_name: x})[0]
+        except Exception as exc:  # onnxruntime raises several unrelated types (InvalidArgument, Fail, ...)
+            raise ModelError(f"cannot run model {self.path}: {str(exc).strip().splitlines()[0][:200]}") from exc
+        expected = (x.shape[0], 2, *x.shape[2:])
+        if getattr(logits, "shape", None) != expected:
+            got = "x".join(map(str, getattr(logits, "shape", ()))) or type(logits).__name__
+            raise ModelError(f"cannot run model {self.path}: it gave a {got} output, expected "
+                             f"{'x'.join(map(str, expected))} (background and person logits)")
+        return logits

@@ -28,14 +28,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from ..effects import Blur, Color, parse_hex_color
-from ..effects.backgrounds import BackgroundEffect, Transparent, cover_fit
+from ..effects.backgrounds import MAX_BLUR_STRENGTH, BackgroundEffect, Transparent, cover_fit
 from ..effects.finishing import LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH, with_finishing
 from ..errors import HumansegError, ModelError
 from ..io.image_bytes import ImageHeader, decode_upright, read_header
 from ..io.images import to_bgr8
 from ..matting.foreground import ML_INSTALL
 from ..runtime.letterbox import ADAPTIVE_MAX_STRETCH
-from ..runtime.postprocess import PostProcess
+from ..runtime.postprocess import MAX_FEATHER, PostProcess
 from ..runtime.segmenter import Segmenter
 from ..weights import SHIPPED
 from .config import ServerConfig
@@ -233,8 +233,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         gate_dilate: int | None = Form(None, ge=0, le=25, description="morphological gate: dilate radius in px"),
         keep_largest: bool = Form(False, description="keep only the largest person region"),
         refine: int = Form(0, ge=0, le=32, description="guided-filter edge refinement radius in px (0: off)"),
-        feather: float = Form(0.0, ge=0.0, le=20.0, description="Gaussian edge feathering sigma in px (0: off)"),
-        blur_strength: float = Form(3.0, gt=0.0, le=20.0, description="blur sigma in % of the short side"),
+        feather: float = Form(0.0, ge=0.0, le=MAX_FEATHER, description="Gaussian edge feathering sigma in px (0: off)"),
+        blur_strength: float = Form(3.0, gt=0.0, le=MAX_BLUR_STRENGTH, description="blur sigma in % of the short side"),
         format: OutputFormat = Form(OutputFormat.jpeg, description="composite encoding"),
         model: str | None = Form(None, max_length=64, description="a name from GET /v1/models (default: the "
                                                                    "server's default model)"),

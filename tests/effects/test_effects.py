@@ -83,3 +83,18 @@ def test_video_background_loops_and_is_cover_fitted(scene, tmp_path):
     assert all(o.shape == frame.shape for o in outs)
     assert np.array_equal(outs[0], outs[3]) and np.array_equal(outs[1], outs[4])   # period of 3 frames
     assert not np.array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("strength", [-1, 20.5, 1e9, float("nan"), "strong"])
+def test_blur_refuses_a_strength_out_of_range(strength):
+    from humanseg.effects.backgrounds import MAX_BLUR_STRENGTH
+
+    assert MAX_BLUR_STRENGTH == 20
+    with pytest.raises(InputError, match="blur strength"):
+        Blur(strength)
+
+
+def test_blur_takes_the_whole_range():
+    frame, mask = np.full((16, 16, 3), 90, np.uint8), np.zeros((16, 16), np.float32)
+    for strength in (0, 20):
+        assert Blur(strength)(frame, mask).shape == (16, 16, 3)

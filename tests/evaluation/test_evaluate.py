@@ -146,3 +146,25 @@ def test_csv_path_is_checked_before_scoring_and_never_replaces_an_input(tmp_path
         assert main(["eval", "--model", str(adaptive_model), "--data", str(data), "--csv", str(rows)]) == 0
         assert len(rows.read_text().splitlines()) == 7
     assert not list(tmp_path.rglob("*.part")) and capsys.readouterr().err == ""
+
+
+def test_masks_stored_as_0_1_label_maps_are_scored_like_0_255(tiny_dataset, adaptive_model, tmp_path):
+    import shutil
+
+    import cv2
+    import numpy as np
+
+    from humanseg.evaluation.evaluate import read_label
+
+    labels = tmp_path / "val" / "toy"
+    shutil.copytree(tiny_dataset / "val" / "toy" / "images", labels / "images")
+    (labels / "masks").mkdir()
+    for mask in sorted((tiny_dataset / "val" / "toy" / "masks").iterdir()):
+        cv2.imwrite(str(labels / "masks" / mask.name), (cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8))
+    plain, zero_one = evaluate(adaptive_model, tiny_dataset / "val"), evaluate(adaptive_model, tmp_path / "val")
+    assert zero_one["fg_iou"] > 0 and zero_one["miou"] == plain["miou"] and zero_one["fg_iou"] == plain["fg_iou"]
+    path = tmp_path / "m.png"
+    for stored, person in (([0, 1, 2], [False, True, True]), ([0, 100, 200], [False, False, True]),
+                           ([0, 0, 0], [False, False, False])):
+        cv2.imwrite(str(path), np.array([stored], np.uint8))
+        assert read_label(path, (1, 3)).tolist() == [person]

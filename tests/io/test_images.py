@@ -127,3 +127,18 @@ def test_pixel_limit_is_checked_before_decoding(tmp_path, monkeypatch):
     monkeypatch.setattr(image_bytes.cv2, "imdecode", lambda *a: pytest.fail("decoded a too-large image"))
     with pytest.raises(InputError, match="12000x12000.*limit"):
         read_image(path)
+
+
+@pytest.mark.parametrize("error, match", [(PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
+                                          (OSError(errno.EIO, "Input/output error"), r"cannot read \(Input/output")])
+def test_a_file_that_cannot_be_read_is_a_named_error(tmp_path, monkeypatch, error, match):
+    path = tmp_path / "in.png"
+    cv2.imwrite(str(path), np.zeros((4, 4, 3), np.uint8))
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(np, "fromfile", fail)
+    with pytest.raises(InputError, match=match) as info:
+        read_image(path)
+    assert str(info.value).startswith(f"{path}: ")

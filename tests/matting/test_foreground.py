@@ -88,3 +88,12 @@ def test_ml_without_pymatting_names_the_install(monkeypatch):
     with pytest.raises(ImportError, match=r"humanseg\[matte\]") as info:
         estimate_foreground_ml(image, alpha)
     assert info.value.name == "pymatting"
+
+
+def test_ml_estimate_on_images_too_small_for_its_pyramid():
+    pytest.importorskip("pymatting")
+    rng = np.random.default_rng(1)
+    for h, w in ((1, 1), (1, 2), (2, 2)):          # 1x1: pymatting's pyramid has no level (ZeroDivisionError)
+        image = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+        out = estimate_foreground_ml(image, np.full((h, w), 0.5, np.float32))
+        assert out.shape == (h, w, 3) and out.dtype == np.uint8

@@ -332,3 +332,13 @@ def test_a_missing_model_file_for_serve_is_a_model_error(tmp_path):
 
     with pytest.raises(ModelError, match="not one of"):
         create_app(ServerConfig(model=str(tmp_path / "nope.onnx")))
+
+
+def test_ml_foreground_on_a_one_pixel_image(client):
+    pytest.importorskip("pymatting")
+    one = cv2.imencode(".png", np.full((1, 1, 3), 120, np.uint8))[1].tobytes()
+    for kind in ("composite", "cutout"):
+        r = post(client, {"foreground": "ml", "bg": "color:#00B140", "return": kind, "format": "png"},
+                 files={"image": ("one.png", one, "image/png")})
+        assert r.status_code == 200, r.text
+        assert cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_UNCHANGED).shape[:2] == (1, 1)

@@ -1,0 +1,171 @@
+"""Inputs the command line cannot use: one-line errors (exit 2) for a single file, skipped and reported (exit 1)
+in folder mode, never a traceback. Runs main() in-process on tiny images."""
+import json
+import pathlib
+
+import cv2
+import numpy as np
+import pytest
+
+from humanseg.cli import main
+
+
+def run_main(capsys, *args):
+    """(exit code, stdout, stderr) of humanseg.cli.main; argparse errors exit via SystemExit."""
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def error_lines(err: str) -> list[str]:
+    assert "Traceback" not in err, err
+    return [line for line in err.splitlines() if line.startswith("humanseg: error:")]
+
+
+def tiny_image(path: pathlib.Path, h: int = 24, w: int = 32) -> pathlib.Path:
+    image = np.zeros((h, w, 3), np.uint8)
+    image[h // 4:, w // 3:2 * w // 3] = 220
+    cv2.imwrite(str(path), image)
+    return path
+
+
+def deny_reading(monkeypatch, *names: str) -> None:
+    """np.fromfile raises PermissionError for files of these names, as for a user who may not read them."""
+    real = np.fromfile
+
+    def fromfile(file, *args, **kwargs):
+        if pathlib.Path(str(file)).name in names:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(np, "fromfile", fromfile)
+
+
+# ---- unreadable (permission-denied) inputs ------------------------------------------------------
+
+def test_an_unreadable_image_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    src = tiny_image(tmp_path / "unread.jpg")
+    deny_reading(monkeypatch, "unread.jpg")
+    code, out, err = run_main(capsys, "image", src, tmp_path / "o.jpg", "--bg", "color:#000000")
+    assert code == 2 and out == ""
+    assert error_lines(err) == [f"humanseg: error: {src}: permission denied; check that you can read it"]
+    assert not (tmp_path / "o.jpg").exists()
+
+
+def test_an_unreadable_background_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    src, bg = tiny_image(tmp_path / "in.jpg"), tiny_image(tmp_path / "unread.jpg")
+    deny_reading(monkeypatch, "unread.jpg")
+    code, _, err = run_main(capsys, "image", src, tmp_path / "o.jpg", "--bg", bg)
+    assert code == 2 and len(error_lines(err)) == 1 and f"{bg}: permission denied" in err
+
+
+def test_folder_mode_reports_an_unreadable_image_and_goes_on(tmp_path, capsys, monkeypatch):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        tiny_image(src / name)
+    deny_reading(monkeypatch, "b.png")
+    code, out, err = run_main(capsys, "image", src, dst, "--bg", "mask", "--mirror-average", "off")
+    assert code == 1
+    assert json.loads(out.strip().splitlines()[-1])["written"] == 2
+    skipped = [line for line in err.splitlines() if line.startswith("humanseg: skipped:")]
+    assert skipped == [f"humanseg: skipped: {src / 'b.png'}: permission denied; check that you can read it"]
+    assert sorted(p.name for p in dst.iterdir() if not p.name.startswith(".")) == ["a.png", "c.png"]
+
+
+def test_folder_mode_reports_an_existing_output_it_cannot_look_at(tmp_path, capsys, monkeypatch):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    dst.mkdir()
+    for name in ("a.png", "b.png"):
+        tiny_image(src / name)
+    (dst / "a.png").write_bytes(b"someone else's")
+    real_stat = pathlib.Path.stat
+
+    def stat(self, *args, **kwargs):
+        if self == dst / "a.png":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "stat", stat)
+    code, out, err = run_main(capsys, "image", src, dst, "--bg", "mask", "--mirror-average", "off")
+    assert code == 1 and json.loads(out.strip().splitlines()[-1])["written"] == 1
+    assert f"humanseg: skipped: {dst / 'a.png'}: permission denied" in err and "Traceback" not in err
+    assert (dst / "a.png").read_bytes() == b"someone else's"
+
+
+# ---- option limits shared with the service -----------------------------------------------------
+
+@pytest.mark.parametrize("command, option, value", [
+    ("image", "--blur-strength", "1e9"), ("image", "--blur-strength", "20.5"), ("video", "--blur-strength", "1e6"),
+    ("image", "--feather", "1e6"), ("video", "--feather", "21"), ("batch", "--feather", "1e6"),
+])
+def test_blur_strength_and_feather_have_the_services_upper_limit(capsys, command, option, value):
+    code, out, err = run_main(capsys, command, "in.jpg", "out.jpg", option, value)
+    assert code == 2 and out == ""
+    assert error_lines(err) == [line for line in err.splitlines() if line.strip()]
+    assert len(error_lines(err)) == 1 and f"{option}: {value} is more than 20" in err
+
+
+def test_the_limits_are_the_services():
+    from humanseg.effects.backgrounds import MAX_BLUR_STRENGTH
+    from humanseg.runtime.postprocess import MAX_FEATHER
+    from humanseg.server.app import create_app
+    from humanseg.server.config import ServerConfig
+
+    schema = create_app(ServerConfig()).openapi()["components"]["schemas"]
+    form = next(s for name, s in schema.items() if name.startswith("Body_segment"))["properties"]
+    assert form["feather"]["maximum"] == MAX_FEATHER and form["blur_strength"]["maximum"] == MAX_BLUR_STRENGTH
+
+
+def test_the_largest_blur_strength_and_feather_run(tmp_path, capsys):
+    src = tiny_image(tmp_path / "in.png")
+    code, _, err = run_main(capsys, "image", src, tmp_path / "o.png", "--blur-strength", "20", "--feather", "20",
+                            "--mirror-average", "off")
+    assert code == 0, err
+
+
+# ---- tiny images -------------------------------------------------------------------------------
+
+def test_ml_foreground_on_a_one_pixel_image(tmp_path, capsys):
+    pytest.importorskip("pymatting")
+    src = tmp_path / "one.png"
+    cv2.imwrite(str(src), np.full((1, 1, 3), 120, np.uint8))
+    code, _, err = run_main(capsys, "image", src, tmp_path / "p.png", "--foreground", "ml", "--bg", "color:#00B140")
+    assert code == 0, err
+    assert cv2.imread(str(tmp_path / "p.png")).shape == (1, 1, 3)
+
+
+# ---- messages that say what is wrong and what is accepted --------------------------------------
+
+def test_a_folder_as_the_output_of_one_image_says_so(tmp_path, capsys):
+    src, folder = tiny_image(tmp_path / "in.jpg"), tmp_path / "existing_folder"
+    folder.mkdir()
+    code, _, err = run_main(capsys, "image", src, folder)
+    assert code == 2 and len(error_lines(err)) == 1
+    assert f"{folder}: is a folder; for a single input give an output file path" in err and "folder mode" in err
+    assert list(folder.iterdir()) == []
+
+
+def test_unsupported_output_types_list_what_is_accepted(tmp_path, capsys):
+    from humanseg.io.images import IMAGE_SUFFIXES
+    from humanseg.io.video import OPAQUE_SUFFIXES
+
+    src = tiny_image(tmp_path / "in.jpg")
+    code, _, err = run_main(capsys, "image", src, tmp_path / "o.gif")
+    assert code == 2 and len(error_lines(err)) == 1
+    assert {".tif", ".bmp"} <= IMAGE_SUFFIXES and all(suffix in err for suffix in IMAGE_SUFFIXES)
+    code, _, err = run_main(capsys, "video", src, tmp_path / "o.flv")
+    assert code == 2 and len(error_lines(err)) == 1
+    assert ".avi" in OPAQUE_SUFFIXES and all(suffix in err for suffix in OPAQUE_SUFFIXES)
+
+
+def test_an_empty_input_folder_says_no_images_were_found(tmp_path, capsys):
+    (tmp_path / "emptydir").mkdir()
+    code, out, err = run_main(capsys, "image", tmp_path / "emptydir", tmp_path / "out")
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["written"] == 0
+    notices = [line for line in err.splitlines() if line.startswith("humanseg: ")]
+    assert len(notices) == 1 and notices[0].startswith(f"humanseg: warning: no images found in {tmp_path / 'emptydir'}")
