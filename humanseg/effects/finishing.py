@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..matting.foreground import CLEAR, FOREGROUND_METHODS, ML_INSTALL, bounding_slices as _box, estimate_foreground
-from .backgrounds import BackgroundEffect
+from .backgrounds import BackgroundEffect, MaskOnly
 from .composite import composite
 
 LIGHT_WRAP_WIDTH = 1.5      # % of the short side
@@ -115,6 +115,9 @@ class Foreground(Finishing):
             raise InputError(f"foreground '{method}' is not one of {', '.join(FOREGROUND_METHODS)}")
         if method == "ml" and importlib.util.find_spec("pymatting") is None:   # say so before any work is done
             raise ImportError(f"the ml foreground estimate needs pymatting: {ML_INSTALL}", name="pymatting")
+        if isinstance(base_effect(under), MaskOnly):
+            raise InputError("foreground changes the person's colours and a mask output has none; drop it for the "
+                             "mask")
         super().__init__(under)
         self.method = method
 

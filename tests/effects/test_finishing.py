@@ -147,6 +147,8 @@ def test_bad_values_and_effects_without_a_background():
                          (lambda: Foreground(BG, "magic"), "foreground 'magic' is not one of"),
                          (lambda: LightWrap(Transparent(), 0.5), "light wrap needs a background effect"),
                          (lambda: PoissonBlend(MaskOnly()), "poisson needs a background effect"),
+                         (lambda: Foreground(MaskOnly(), "fast"), "a mask output has none"),
+                         (lambda: with_finishing(MaskOnly(), "ml"), "a mask output has none"),
                          (lambda: with_finishing(BG, harmonize=-1), "harmonize -1.0 is not in [0, 1]")):
         with pytest.raises(InputError, match=None) as info:
             make()
