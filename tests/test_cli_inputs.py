@@ -7,17 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from humanseg.cli import main
-
-
-def run_main(capsys, *args):
-    """(exit code, stdout, stderr) of humanseg.cli.main; argparse errors exit via SystemExit."""
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.test_cli import run_main
 
 
 def error_lines(err: str) -> list[str]:
