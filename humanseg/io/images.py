@@ -44,6 +44,16 @@ def unreadable(path: str | Path, exc: OSError) -> InputError:
     return InputError(f"{path}: cannot read ({exc.strerror or exc})")
 
 
+def check_input_file(path: Path, what: str) -> None:
+    """InputError unless `path` is a non-empty file; what: "an image file", "a video file"."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected {what}")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """uint8 HxWx3 BGR, upright (EXIF orientation applied, as photo viewers show it); raises InputError
     naming the file for anything unusable. The pixel limit is checked on the header, before decoding."""
@@ -51,12 +61,7 @@ def read_image(path: str | Path) -> np.ndarray:
 
     path = Path(path)
     try:
-        if not path.exists():
-            raise InputError(f"{path}: no such file")
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder, expected an image file")
-        if path.stat().st_size == 0:
-            raise InputError(f"{path}: file is empty")
+        check_input_file(path, "an image file")
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
         raise unreadable(path, exc) from exc

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import HumansegWarning, InputError, OutputError
 from .frame_loss import FrameTally, Promise
-from .images import check_output_path, one_of, temp_beside
+from .images import check_input_file, check_output_path, one_of, temp_beside
 
 TRANSPARENT_SUFFIXES = {".webm": ("libvpx-vp9", "yuva420p"), ".mov": ("prores_ks", "yuva444p10le")}
 OPAQUE_SUFFIXES = {".mp4", ".mov", ".mkv", ".m4v", ".webm", ".avi"}
@@ -42,12 +42,7 @@ class VideoInfo:
 def _open(path: Path):
     import av
 
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected a video file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: file is empty")
+    check_input_file(path, "a video file")
     try:
         container = av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError) as exc:
