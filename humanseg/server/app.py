@@ -361,7 +361,10 @@ def render(seg: Segmenter, job: Job) -> tuple[bytes, str]:
         effect = _Still(decode(job.background, job.max_pixels))
     if job.finishing:
         effect = with_finishing(effect, **job.finishing)
-    mask = seg.segment(frame, canvas_pixels=job.canvas_pixels, still_refine=False if job.post.refine else None)
+    try:
+        mask = seg.segment(frame, canvas_pixels=job.canvas_pixels, still_refine=False if job.post.refine else None)
+    except ModelError as exc:   # the served model cannot run (a foreign file): the server's fault, said in one line
+        raise ApiError(500, str(exc)) from exc
     if job.post.active:
         mask = job.post(mask, frame)
     if job.kind == ReturnKind.mask:

@@ -70,3 +70,20 @@ def test_a_model_that_cannot_run_is_a_one_line_error(tmp_path, capsys, kind, phr
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"humanseg: error: cannot run model {path}: ")
     assert not (tmp_path / "o.png").exists()
+
+
+def test_the_service_answers_a_model_that_cannot_run_with_a_one_line_json_error(tmp_path):
+    import cv2
+
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from humanseg.server.app import ServerConfig, create_app
+
+    path = foreign_model(tmp_path / "broken.onnx", out_channels=3)
+    client = TestClient(create_app(ServerConfig(model=str(path), workers=1, queue=0)))
+    ok, png = cv2.imencode(".png", np.full((30, 50, 3), 128, np.uint8))
+    reply = client.post("/v1/segment", files={"image": ("in.png", png.tobytes(), "image/png")})
+    assert reply.status_code == 500 and reply.headers["content-type"] == "application/json"
+    message = reply.json()["error"]
+    assert message.startswith(f"cannot run model {path.resolve()}: ") and "\n" not in message
