@@ -123,12 +123,12 @@ class _Recorder:
                                 "choose another output folder)", 0, 0.0))
 
     def report(self, record: dict) -> None:
-        self.manifest.write(record)
         status = record["status"]
-        self.counts[status] += 1
         job = self.jobs.get(record["output"])
-        if status == "done" and job is not None:
+        if status == "done" and job is not None:   # journal first: a done line in the manifest means resumable
             self.journal.record(job.name, job.key, record["frames"])
+        self.manifest.write(record)
+        self.counts[status] += 1
         for note in record["warnings"]:
             warnings.warn(note, HumansegWarning, stacklevel=2)
         if status == "failed":
