@@ -109,6 +109,7 @@ def test_the_limits_are_the_services():
     schema = create_app(ServerConfig()).openapi()["components"]["schemas"]
     form = next(s for name, s in schema.items() if name.startswith("Body_segment"))["properties"]
     assert form["feather"]["maximum"] == MAX_FEATHER and form["blur_strength"]["maximum"] == MAX_BLUR_STRENGTH
+    assert form["blur_strength"]["minimum"] == 0   # 0 (no blur) is accepted everywhere, as Blur(0) and the CLI do
 
 
 def test_the_largest_blur_strength_and_feather_run(tmp_path, capsys):

@@ -26,7 +26,8 @@ class BackgroundEffect:
 
 
 class Blur(BackgroundEffect):
-    """Blur the background. strength: Gaussian sigma in % of the frame's short side, in [0, MAX_BLUR_STRENGTH].
+    """Blur the background. strength: Gaussian sigma in % of the frame's short side, in [0, MAX_BLUR_STRENGTH];
+    0 leaves the background as it is.
 
     Mask-aware: the blur is a normalised convolution of the background pixels only
     (blur(frame * (1 - m)) / blur(1 - m)), so the person never smears into the background as a
@@ -42,6 +43,8 @@ class Blur(BackgroundEffect):
             raise InputError(f"blur strength {strength} is not in [0, {MAX_BLUR_STRENGTH:g}] (% of the short side)")
 
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self.strength == 0:   # no blur: the frame itself (not a 1-pixel blur)
+            return frame.copy()
         h, w = frame.shape[:2]
         sigma_full = max(1.0, self.strength / 100 * min(h, w))
         factor = max(1, min(int(sigma_full // 3), min(h, w) // 4))

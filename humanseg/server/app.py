@@ -234,7 +234,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         keep_largest: bool = Form(False, description="keep only the largest person region"),
         refine: int = Form(0, ge=0, le=32, description="guided-filter edge refinement radius in px (0: off)"),
         feather: float = Form(0.0, ge=0.0, le=MAX_FEATHER, description="Gaussian edge feathering sigma in px (0: off)"),
-        blur_strength: float = Form(3.0, gt=0.0, le=MAX_BLUR_STRENGTH, description="blur sigma in % of the short side"),
+        blur_strength: float = Form(3.0, ge=0.0, le=MAX_BLUR_STRENGTH, description="blur sigma in % of the short side, 0 (none) to the maximum"),
         format: OutputFormat = Form(OutputFormat.jpeg, description="composite encoding"),
         model: str | None = Form(None, max_length=64, description="a name from GET /v1/models (default: the "
                                                                    "server's default model)"),

@@ -98,3 +98,9 @@ def test_blur_takes_the_whole_range():
     frame, mask = np.full((16, 16, 3), 90, np.uint8), np.zeros((16, 16), np.float32)
     for strength in (0, 20):
         assert Blur(strength)(frame, mask).shape == (16, 16, 3)
+
+
+def test_blur_strength_zero_leaves_the_background_as_it_is(scene):
+    frame, mask = scene
+    assert np.array_equal(Blur(0).background(frame, mask), frame)
+    assert not np.array_equal(Blur(0.5).background(frame, mask), frame)

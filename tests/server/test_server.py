@@ -75,7 +75,7 @@ def huge_png_header(w, h):
     ("unknown_model", 404), ("bad_threshold", 400), ("bad_return", 400), ("bad_bg", 400), ("bad_color", 400),
     ("missing_image", 400), ("bad_background_upload", 400), ("bad_feather", 400), ("bad_refine", 400),
     ("bad_gate", 400), ("tiff_too_many_pixels", 413), ("zero_canvas_pixels", 400), ("huge_canvas_pixels", 400),
-    ("text_canvas_pixels", 400),
+    ("text_canvas_pixels", 400), ("negative_blur", 400),
 ])
 def test_bad_input_gets_a_json_4xx(client, case, status):
     data, files = {}, {"image": ("a.jpg", jpeg(), "image/jpeg")}
@@ -117,9 +117,19 @@ def test_bad_input_gets_a_json_4xx(client, case, status):
         data = {"canvas_pixels": str(ServerConfig().max_canvas_pixels + 1)}
     elif case == "text_canvas_pixels":
         data = {"canvas_pixels": "many"}
+    elif case == "negative_blur":
+        data = {"bg": "blur", "blur_strength": "-1"}
     r = client.post("/v1/segment", data=data, files=files)
     assert r.status_code == status
     assert r.headers["content-type"].startswith("application/json") and r.json()["error"]
+
+
+def test_blur_strength_zero_is_no_blur_as_in_the_cli(client):
+    src = cv2.imdecode(np.frombuffer(jpeg(), np.uint8), cv2.IMREAD_COLOR)
+    r = post(client, {"bg": "blur", "blur_strength": "0", "format": "png"})
+    assert r.status_code == 200, r.text
+    out = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
+    assert out.shape == src.shape and np.abs(out.astype(int) - src).max() <= 1   # nothing blurred, nothing moved
 
 
 def test_full_queue_gets_503_and_server_recovers(monkeypatch):
