@@ -31,11 +31,11 @@ MOBILENETV3_SMALL = [
 class MobileNetV3Small(nn.Module):
     """Returns [1/2, 1/4, 1/8, 1/16] feature maps."""
 
-    def __init__(self, in_channels: int = 3, width: float = 1.0):
+    def __init__(self, in_channels: int = 3, width: float = 1.0, hidden_scales: tuple[float, ...] = ()):
         super().__init__()
         c = make_divisible(16 * width)
         self.stem = ConvBNAct(in_channels, c, 3, 2, act="hswish")
-        self.stages, out_channels, _ = inverted_residual_stages(MOBILENETV3_SMALL, c, width)
+        self.stages, out_channels, _ = inverted_residual_stages(MOBILENETV3_SMALL, c, width, tuple(hidden_scales))
         self.out_channels = [c, *out_channels]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -74,12 +74,14 @@ class SkipUp(nn.Module):
 
 class FastPortrait(nn.Module):
     def __init__(self, num_classes: int = 2, in_channels: int = 3, width: float = 1.0,
-                 decoder_channels: tuple[int, ...] = (48, 24, 16)):
+                 decoder_channels: tuple[int, ...] = (48, 24, 16), hidden_scales: tuple[float, ...] = ()):
         """decoder_channels: context width, then one entry per skip level at 1/8, 1/4 (and 1/2 when
-        four are given: the last decoder stage then runs at half the input resolution)."""
+        four are given: the last decoder stage then runs at half the input resolution). hidden_scales: per
+        encoder stage (1/4, 1/8, 1/16), a factor on its blocks' hidden channels: more capacity where the
+        maps are small (training/widen.py grows a trained model this way without changing its output)."""
         super().__init__()
         self.in_channels = in_channels
-        self.encoder = MobileNetV3Small(in_channels, width)
+        self.encoder = MobileNetV3Small(in_channels, width, hidden_scales)
         c2, c4, c8, c16 = self.encoder.out_channels
         self.context = LiteContext(c16, decoder_channels[0])
         skips = [c8, c4, c2][:len(decoder_channels) - 1]

@@ -89,15 +89,18 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
-def inverted_residual_stages(specs: list, c: int, width: float) -> tuple[nn.ModuleList, list[int], int]:
+def inverted_residual_stages(specs: list, c: int, width: float, hidden_scales: tuple[float, ...] = ()
+                             ) -> tuple[nn.ModuleList, list[int], int]:
     """MobileNetV3 stages from a table: each stage a list of (kernel, expansion, out, squeeze-excite,
     activation, stride) rows, channels scaled by `width`. c: channels entering the first stage.
+    hidden_scales: per stage, a further factor on its blocks' expansion (hidden) channels (1 where not given).
     Returns (the stages, each stage's output channels, the last stage's channels)."""
     stages, out_channels = nn.ModuleList(), []
-    for spec in specs:
+    for i, spec in enumerate(specs):
         blocks = []
+        scale = hidden_scales[i] if i < len(hidden_scales) else 1.0
         for k, exp, out, se, act, s in spec:
-            hidden, cout = make_divisible(exp * width), make_divisible(out * width)
+            hidden, cout = make_divisible(exp * width * scale), make_divisible(out * width)
             blocks.append(InvertedResidual(c, hidden, cout, k, s, se=se, act=act))
             c = cout
         stages.append(nn.Sequential(*blocks))
