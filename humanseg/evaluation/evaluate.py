@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import InputError
 from ..io.folders import IMAGE_SUFFIXES, Pair, find_pairs
 from ..io.images import read_image
+from ..io.masks import read_person_mask
 from ..runtime.postprocess import PostProcess
 from ..runtime.segmenter import Segmenter
 from .matting import MattingScores, alpha_from_uint8
@@ -18,12 +19,13 @@ from .rows_csv import check_csv_path, write_rows_csv
 
 
 def read_label(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    """bool HxW person label of an 8-bit mask: a 0/255 mask is person above 127; a label map whose largest value
-    is 1 to 127 (0/1, or class ids) is person wherever it is above 0, rather than scored as empty."""
-    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    """bool HxW person label of a mask (io/masks.py): a 0/255 (or 16-bit 0/65535) mask is person above half its
+    range; a label map whose largest value is at most that (0/1, or class ids) is person wherever it is above 0,
+    rather than scored as empty."""
+    mask = read_person_mask(path)
     if mask is None or mask.shape != shape:
         raise InputError(f"{path}: unreadable mask or size differs from its image")
-    return mask > (127 if mask.max() > 127 else 0)
+    return mask
 
 
 def read_alpha(path: Path, shape: tuple[int, int]) -> np.ndarray:

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 
 from ...io.folders import Pair, find_images, find_pairs  # noqa: F401  (re-exported)
+from ...io.masks import read_person_mask
 
 
 class BadSample(Exception):
@@ -12,19 +13,17 @@ class BadSample(Exception):
 
 
 def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (uint8 HxWx3 RGB image, uint8 HxW label in {0, 1}); raises BadSample."""
+    """Returns (uint8 HxWx3 RGB image, uint8 HxW label in {0, 1}); raises BadSample. The mask is read by the
+    rule `humanseg eval` and the training store use (io/masks.py: 0/255, 0/1, 8 or 16 bits)."""
     image = cv2.imread(str(pair.image), cv2.IMREAD_COLOR)
     if image is None:
         raise BadSample(f"{pair.image}: unreadable image")
-    mask = cv2.imread(str(pair.mask), cv2.IMREAD_GRAYSCALE)
+    mask = read_person_mask(pair.mask)
     if mask is None:
         raise BadSample(f"{pair.mask}: unreadable mask")
     if mask.shape != image.shape[:2]:
         raise BadSample(f"{pair.mask}: mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}")
-    values = np.unique(mask)
-    if not np.isin(values, (0, 1, 255)).all():
-        raise BadSample(f"{pair.mask}: mask is not binary (values {values[:6].tolist()}...; expected 0 and 255)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (mask > 0).astype(np.uint8)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), mask.astype(np.uint8)
 
 
 def check_pairs(pairs: list[Pair]) -> tuple[list[Pair], list[str]]:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ...io.folders import IMAGE_SUFFIXES
+from ...io.masks import read_person_mask
 from ...runtime.letterbox import PAD_VALUE, letterbox
 
 
@@ -114,11 +115,11 @@ def decode_item(item: StoreItem, size: int) -> dict | None:
     mask = np.zeros((size, size), np.uint8)
     soft = np.zeros((size, size, 2), np.uint8)
     if item.mask is not None:
-        raw = cv2.imread(str(item.mask), cv2.IMREAD_GRAYSCALE)
-        if raw is None or raw.shape != (h, w):
+        person = read_person_mask(item.mask)   # 0/255, 0/1, 8 or 16 bits: as validation and `humanseg eval` read it
+        if person is None or person.shape != (h, w):
             print(f"skipped: {item.mask}: unreadable or not the image's size")
             return None
-        mask, _ = letterbox((raw > 127).astype(np.uint8) * 255, (size, size), 0, cv2.INTER_LINEAR)
+        mask, _ = letterbox(person.astype(np.uint8) * 255, (size, size), 0, cv2.INTER_LINEAR)
     if item.soft is not None:
         raw = cv2.imread(str(item.soft), cv2.IMREAD_UNCHANGED)
         if raw is None or raw.ndim != 3 or raw.shape[2] not in (2, 4):

@@ -1,0 +1,29 @@
+"""Reading a person mask file: one rule for `humanseg eval`, training and its validation, and the data tools.
+
+A mask is 8- or 16-bit, grey or colour (colour is converted to grey). Person is above half the value range
+(0/255, 0/65535) or, when the largest value is at most half of it (a 0/1 label map, or class ids), wherever it
+is above 0: such a map is read as what it labels rather than as an empty mask."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def person_of(raw: np.ndarray) -> np.ndarray:
+    """bool HxW person of a mask array as OpenCV reads it unchanged (uint8 or uint16, HxW, HxWx3 or HxWx4)."""
+    if raw.ndim == 3:
+        raw = cv2.cvtColor(raw, cv2.COLOR_BGRA2GRAY if raw.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    half = np.iinfo(raw.dtype).max // 2 if raw.dtype.kind in "ui" else 0.5
+    return raw > (half if raw.max() > half else 0)
+
+
+def read_person_mask(path: str | Path) -> np.ndarray | None:
+    """bool HxW person of a mask file (see the module's rule); None when it cannot be read as an image."""
+    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.ndim not in (2, 3) or (raw.ndim == 3 and raw.shape[2] not in (1, 3, 4)):
+        return None
+    if raw.ndim == 3 and raw.shape[2] == 1:
+        raw = raw[..., 0]
+    return person_of(raw)

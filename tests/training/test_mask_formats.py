@@ -1,0 +1,35 @@
+"""Masks in other formats than 8-bit 0/255 mean the same person to training, its validation and `humanseg eval`."""
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from humanseg.evaluation.evaluate import read_label  # noqa: E402
+from humanseg.io.folders import Pair  # noqa: E402
+from humanseg.training.data.folders import load_pair  # noqa: E402
+from humanseg.training.data.tensor_store import StoreItem, build_store  # noqa: E402
+
+PERSON = np.zeros((48, 64), bool)
+PERSON[10:40, 20:44] = True
+
+FORMATS = {
+    "0/255": PERSON.astype(np.uint8) * 255,
+    "0/1": PERSON.astype(np.uint8),
+    "16-bit 0/65535": PERSON.astype(np.uint16) * 65535,
+    "16-bit 0/1": PERSON.astype(np.uint16),
+    "colour 0/255": np.dstack([PERSON.astype(np.uint8) * 255] * 3),
+}
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_every_reader_finds_the_same_person_in_each_mask_format(name, tmp_path):
+    image, mask, reference = tmp_path / "a.jpg", tmp_path / "a.png", tmp_path / "ref.png"
+    cv2.imwrite(str(image), np.full((48, 64, 3), 128, np.uint8))
+    assert cv2.imwrite(str(mask), FORMATS[name]) and cv2.imwrite(str(reference), FORMATS["0/255"])
+
+    assert read_label(mask, (48, 64)).tolist() == PERSON.tolist()                    # humanseg eval
+    assert load_pair(Pair(image, mask))[1].astype(bool).tolist() == PERSON.tolist()  # validation while training
+    store = build_store([StoreItem(image, mask)], size=64, threads=1)                # the training batches
+    assert int((store.masks > 127).sum()) > 0
+    assert store.masks.tolist() == build_store([StoreItem(image, reference)], size=64, threads=1).masks.tolist()
