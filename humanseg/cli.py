@@ -514,10 +514,12 @@ def export_args(p):
 
 @command("export", "export a training checkpoint to ONNX (needs humanseg[train])", export_args)
 def cmd_export(a):
-    from .training.export import export_checkpoint, quantize_int8
+    from .training.export import calibration_images, export_checkpoint, quantize_int8
 
     if a.int8 and not a.calib:
         raise InputError("--int8 needs --calib DIR with a few representative images")
+    if a.int8:
+        calibration_images(a.calib)   # before the FP32 export: a wrong --calib writes nothing
     report = export_checkpoint(a.checkpoint, a.onnx, a.canvas, a.still_scale, a.still_prior, a.still_refine,
                                a.still_zoom)
     if a.int8:

@@ -3,7 +3,6 @@ optional static INT8 quantisation with ONNX Runtime."""
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 import warnings
@@ -13,7 +12,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..errors import InputError, ModelError
+from ..errors import InputError, ModelError, OutputError
+from ..io.images import atomic_write_bytes, is_same_path
 from ..runtime.postprocess import MAX_REFINE_FRACTION
 from ..runtime.zoom import MAX_ZOOM_SHARE, MIN_ZOOM_SHARE
 from .checkpoint_file import read_checkpoint
@@ -58,16 +58,14 @@ def canvas_metadata(model: torch.nn.Module, canvas: tuple[int, int], adaptive: b
     return meta
 
 
-def export_onnx(model: torch.nn.Module, out: Path, canvas: tuple[int, int], metadata: dict, adaptive: bool = True,
-                stride: int = DEFAULT_STRIDE) -> None:
-    """Write model as ONNX to `out` (atomically). Input 'image' NxCxHxW: RGB [-1, 1] (+ for C = 4 the
-    previous person probability in [0, 1]); output 'logits' Nx2xHxW. canvas: (long, short) side of the
-    training canvas; adaptive: the model was trained on runtime.canvas.adaptive_canvas at that many
-    pixels (else on the fixed landscape/portrait letterbox)."""
+def onnx_bytes(model: torch.nn.Module, canvas: tuple[int, int], metadata: dict, adaptive: bool = True,
+               stride: int = DEFAULT_STRIDE) -> bytes:
+    """The model as a serialised ONNX file. Input 'image' NxCxHxW: RGB [-1, 1] (+ for C = 4 the previous
+    person probability in [0, 1]); output 'logits' Nx2xHxW. canvas: (long, short) side of the training
+    canvas; adaptive: the model was trained on runtime.canvas.adaptive_canvas at that many pixels (else on
+    the fixed landscape/portrait letterbox)."""
     import onnx
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         with warnings.catch_warnings():
@@ -77,31 +75,48 @@ def export_onnx(model: torch.nn.Module, out: Path, canvas: tuple[int, int], meta
                               dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
                                             "logits": {0: "batch", 2: "height", 3: "width"}})
         proto = onnx.load(str(raw))
-        try:
-            import onnxslim
+    try:
+        import onnxslim
 
-            proto = onnxslim.slim(proto)
-        except ImportError:
-            pass
-        meta = {**canvas_metadata(model, canvas, adaptive, stride),
-                "humanseg.input": "RGB NCHW float32 in [-1, 1]" + (
-                    ", channel 4: previous frame's person probability in [0, 1] (zeros: none)"
-                    if input_channels(model) == 4 else ""),
-                "humanseg.output": "2-class logits NCHW, channel 1 = person"}
-        meta.update({f"humanseg.{k}": (v if isinstance(v, str) else json.dumps(v)) for k, v in metadata.items()})
-        del proto.metadata_props[:]
-        for key, value in meta.items():
-            proto.metadata_props.add(key=key, value=value)
-        part = out.with_name(out.name + ".part")
-        onnx.save(proto, str(part))
-        os.replace(part, out)
+        proto = onnxslim.slim(proto)
+    except ImportError:
+        pass
+    meta = {**canvas_metadata(model, canvas, adaptive, stride),
+            "humanseg.input": "RGB NCHW float32 in [-1, 1]" + (
+                ", channel 4: previous frame's person probability in [0, 1] (zeros: none)"
+                if input_channels(model) == 4 else ""),
+            "humanseg.output": "2-class logits NCHW, channel 1 = person"}
+    meta.update({f"humanseg.{k}": (v if isinstance(v, str) else json.dumps(v)) for k, v in metadata.items()})
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        proto.metadata_props.add(key=key, value=value)
+    return proto.SerializeToString()
 
 
-def parity(model: torch.nn.Module, onnx_path: Path, sizes=((144, 256), (256, 144), (97, 131))) -> float:
-    """Max abs logit difference between PyTorch and ONNX Runtime over a few input sizes (batch 2)."""
+def _make_parent(out: Path) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:   # a file where a folder of the path should be, no permission
+        blocking = next((p for p in out.parents if p.is_file()), None)
+        raise OutputError(f"{out}: {blocking} is a file, not a folder" if blocking else
+                          f"{out}: cannot make its folder ({exc.strerror or exc})") from None
+
+
+def export_onnx(model: torch.nn.Module, out: Path, canvas: tuple[int, int], metadata: dict, adaptive: bool = True,
+                stride: int = DEFAULT_STRIDE) -> None:
+    """Write model as ONNX to `out` (atomically; `onnx_bytes` says what the file holds)."""
+    out = Path(out)
+    _make_parent(out)
+    atomic_write_bytes(out, onnx_bytes(model, canvas, metadata, adaptive, stride))
+
+
+def parity(model: torch.nn.Module, onnx_model: Path | bytes, sizes=((144, 256), (256, 144), (97, 131))) -> float:
+    """Max abs logit difference between PyTorch and ONNX Runtime (a file or its bytes) over a few input sizes
+    (batch 2)."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(onnx_model if isinstance(onnx_model, bytes) else str(onnx_model),
+                                   providers=["CPUExecutionProvider"])
     worst = 0.0
     gen = torch.Generator().manual_seed(0)
     for h, w in sizes:
@@ -146,6 +161,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
     the photo, segment that box again (metadata humanseg.still_zoom, runtime/zoom.py).
     """
     scales = [float(still_scale)] if isinstance(still_scale, (int, float)) else [float(v) for v in still_scale or ()]
+    if is_same_path(ckpt, out):
+        raise OutputError(f"{out}: is the checkpoint being exported; give --onnx another path so the checkpoint is kept")
     model, info = load_checkpoint(ckpt)
     if still_prior is not None and not (input_channels(model) == 4 and 0 < still_prior <= 1):
         raise InputError(f"--still-prior {still_prior}: needs a model with the previous mask as input (4 channels, "
@@ -160,18 +177,19 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
     if canvas_mode is not None:
         adaptive = canvas_mode == "adaptive"
     out = Path(out)
-    export_onnx(model, out, canvas, {"architecture": info["model"], "model_kwargs": info.get("model_kwargs", {}),
-                                     "training_samples": str(info.get("training_samples", 0)),
-                                     "training_runs": info.get("training_runs", []),
-                                     **(_still_metadata(scales) if adaptive else {}),
-                                     **({"still_prior_weight": str(still_prior)} if still_prior else {}),
-                                     **({"still_refine": str(still_refine)} if still_refine else {}),
-                                     **({"still_zoom": str(still_zoom)} if still_zoom else {})},
-                adaptive, stride)
-    diff = parity(model, out)
+    data = onnx_bytes(model, canvas, {"architecture": info["model"], "model_kwargs": info.get("model_kwargs", {}),
+                                      "training_samples": str(info.get("training_samples", 0)),
+                                      "training_runs": info.get("training_runs", []),
+                                      **(_still_metadata(scales) if adaptive else {}),
+                                      **({"still_prior_weight": str(still_prior)} if still_prior else {}),
+                                      **({"still_refine": str(still_refine)} if still_refine else {}),
+                                      **({"still_zoom": str(still_zoom)} if still_zoom else {})},
+                      adaptive, stride)
+    diff = parity(model, data)   # before writing: a file at `out` is replaced only by a model that passed
     if diff > PARITY_TOLERANCE:
-        out.unlink()
         raise ModelError(f"ONNX output differs from PyTorch by {diff:.2e} (> {PARITY_TOLERANCE}); nothing written")
+    _make_parent(out)
+    atomic_write_bytes(out, data)
     report = {"onnx": str(out), "bytes": out.stat().st_size, "parity_max_abs_diff": diff,
               "canvas": f"{canvas[0]}x{canvas[1]}", "input_channels": input_channels(model)}
     if adaptive:
@@ -211,6 +229,16 @@ class _LetterboxCalibration:
         self.iter = iter(self.batches)
 
 
+def calibration_images(calib_dir: Path) -> list[Path]:
+    """The images of a calibration folder (any depth, masks/ left out); InputError when there are none."""
+    from .data.folders import find_images
+
+    images = [p for p in find_images(Path(calib_dir)) if "masks" not in p.parts]
+    if not images:
+        raise InputError(f"{calib_dir}: no calibration images found")
+    return images
+
+
 def quantize_int8(fp32: Path, out: Path, calib_dir: Path) -> dict:
     """Static INT8 (QDQ, per-channel weights) from calibration images; returns size and speed."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
@@ -218,12 +246,9 @@ def quantize_int8(fp32: Path, out: Path, calib_dir: Path) -> dict:
 
     import onnx
 
-    from .data.folders import find_images, find_pairs
+    from .data.folders import find_pairs
 
-    calib_dir = Path(calib_dir)
-    images = [p for p in find_images(calib_dir) if "masks" not in p.parts]
-    if not images:
-        raise InputError(f"{calib_dir}: no calibration images found")
+    images = calibration_images(calib_dir)
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
@@ -233,11 +258,10 @@ def quantize_int8(fp32: Path, out: Path, calib_dir: Path) -> dict:
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax)
         proto = onnx.load(str(part))
-        for k, v in meta.items():
-            proto.metadata_props.add(key=k, value=v)
-        onnx.save(proto, str(part))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(part, out)
+    for k, v in meta.items():
+        proto.metadata_props.add(key=k, value=v)
+    _make_parent(out)
+    atomic_write_bytes(out, proto.SerializeToString())   # beside `out`: the temporary folder may be another disk
     report = {"int8": str(out), "int8_bytes": out.stat().st_size, "fp32_bytes": fp32.stat().st_size,
               "fp32_ms": _model_ms(fp32), "int8_ms": _model_ms(out), "calibration_images": min(len(images), 64)}
     if find_pairs(calib_dir):  # the calibration folder has masks: report the mIoU change on it

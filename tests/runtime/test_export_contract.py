@@ -79,3 +79,53 @@ def test_int8_calibration_feeds_the_fourth_channel(prior_onnx, tiny_dataset, tmp
     meta = metadata(tmp_path / "prior.int8.onnx")
     assert meta["humanseg.input_channels"] == "4" and meta["humanseg.canvas_pixels"] == "36864"
     assert json.dumps(report)
+
+
+def test_export_keeps_the_checkpoint_and_refuses_paths_it_cannot_write_in_one_line(tmp_path, capsys):
+    from humanseg.cli import main
+
+    ckpt = checkpoint(tmp_path / "m.pt", "fast-portrait", None)
+    before = ckpt.read_bytes()
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    for onnx_path, says in ((ckpt, "is the checkpoint being exported"), (tmp_path / "folder", "Is a directory"),
+                            (tmp_path / "a_file" / "m.onnx", "a_file is a file, not a folder")):
+        assert main(["export", str(ckpt), "--onnx", str(onnx_path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("humanseg: error:") and says in err and err.count("\n") == 1
+    assert ckpt.read_bytes() == before and list((tmp_path / "folder").iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "folder", "m.pt"]   # no temporary file left
+
+
+def test_a_model_that_fails_parity_leaves_the_earlier_export_in_place(tmp_path, monkeypatch):
+    import humanseg.training.export as export
+    from humanseg.errors import ModelError
+
+    ckpt, out = checkpoint(tmp_path / "m.pt", "fast-portrait", None), tmp_path / "m.onnx"
+    out.write_bytes(b"the earlier export")
+    monkeypatch.setattr(export, "parity", lambda model, data: 1.0)
+    with pytest.raises(ModelError, match="nothing written"):
+        export.export_checkpoint(ckpt, out)
+    assert out.read_bytes() == b"the earlier export" and sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.pt"]
+
+
+def test_int8_is_written_when_the_temporary_folder_is_on_another_disk(prior_onnx, tiny_dataset, tmp_path, monkeypatch):
+    import os
+
+    def no_cross_device_rename(src, dst):   # as os.replace from a tmpfs /tmp onto the output's disk
+        if os.path.dirname(os.path.abspath(src)) != os.path.dirname(os.path.abspath(dst)):
+            raise OSError(18, "Invalid cross-device link")
+        real_replace(src, dst)
+
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", no_cross_device_rename)
+    quantize_int8(prior_onnx[0], tmp_path / "prior.int8.onnx", tiny_dataset / "val")
+    assert metadata(tmp_path / "prior.int8.onnx")["humanseg.input_channels"] == "4"
+
+
+def test_a_wrong_calibration_folder_is_told_before_anything_is_written(tmp_path, capsys):
+    from humanseg.cli import main
+
+    ckpt = checkpoint(tmp_path / "m.pt", "fast-portrait", None)
+    assert main(["export", str(ckpt), "--onnx", str(tmp_path / "m.onnx"), "--int8", "--calib", str(tmp_path / "no")]) == 2
+    assert "no calibration images" in capsys.readouterr().err and not (tmp_path / "m.onnx").exists()
