@@ -158,3 +158,39 @@ def test_temporal_prior_model_trains_on_adaptive_canvases_and_exports(tiny_datas
     assert report["still_refine"] == 0.01 and report["still_zoom"] == 0.5
     refined = Segmenter(tmp_path / "refined.onnx", canvas_pixels="still")
     assert refined.refine_fraction() == 0.01 and refined.zoom_share() == 0.5
+
+
+def test_train_keeps_earlier_runs_and_refuses_what_it_cannot_continue_in_one_line(tiny_dataset, tmp_path, capsys):
+    import torch
+
+    from humanseg.cli import main
+    from humanseg.training.models import create_model
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    last = run_dir / "last.pt"
+    torch.save({"model": "pphumanseg-lite", "model_kwargs": {},
+                "state_dict": create_model("pphumanseg-lite").state_dict()}, last)   # e.g. a best.pt copied over
+    kept = last.read_bytes()
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "junk.onnx").write_bytes(b"junk")
+    common = ["train", "--data", str(tiny_dataset), "--epochs", "1", "--batch-size", "4", "--size", "64x48",
+              "--workers", "0", "--device", "cpu"]
+    cases = [
+        (["--model", "pphumanseg-lite", "--out", str(run_dir)], "holds an earlier run (last.pt)"),
+        (["--model", "pphumanseg-lite", "--out", str(run_dir), "--init", str(last)], "holds an earlier run"),
+        (["--model", "fast-portrait", "--out", str(run_dir), "--resume"], "holds pphumanseg-lite {}, not fast-portrait"),
+        (["--model", "pphumanseg-lite", "--out", str(run_dir), "--resume"], "has no optimizer"),
+        (["--out", str(tmp_path / "new"), "--resume"], "new/last.pt not found"),
+        (["--out", str(tmp_path / "a_file")], "is a file"),
+        (["--out", str(tmp_path / "new"), "--device", "banana"], "--device banana: cannot use it"),
+        (["--out", str(tmp_path / "new"), "--init", str(tmp_path / "junk.onnx")], "not an ONNX model"),
+        (["--model", "fast-portrait", "--out", str(tmp_path / "new"), "--init", str(last)],
+         "holds pphumanseg-lite {}, not fast-portrait {}"),
+    ]
+    for extra, says in cases:
+        assert main(common + extra) == 2, extra
+        err = capsys.readouterr().err
+        assert err.startswith("humanseg: error:") and says in err and err.count("\n") == 1, (extra, err)
+    assert last.read_bytes() == kept and sorted(p.name for p in run_dir.iterdir()) == ["last.pt"]
+    assert not (tmp_path / "new").exists()   # refused before the data loads: no empty run folder

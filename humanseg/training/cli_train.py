@@ -90,7 +90,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="write <out>/last.pt at least this often (and at every validation); default: %(default)s")
     p.add_argument("--init", default="", help="start from the weights of a checkpoint (.pt) or of a humanseg ONNX "
                    "export of the same architecture, e.g. humanseg/weights/portrait.onnx (cumulative training)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from <out>/last.pt (same --model and --model-kwargs); without it, an --out that "
+                        "holds an earlier run's checkpoints is refused rather than overwritten")
 
 
 def _json(option: str, text: str):

@@ -23,9 +23,13 @@ from ..errors import ModelError
 
 
 def onnx_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of an ONNX file; ModelError (one line) when the file is not an ONNX model."""
     import onnx
 
-    proto = onnx.load(str(path), load_external_data=False)
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:   # protobuf's DecodeError and the like: a truncated or other file
+        raise ModelError(f"{path}: not an ONNX model (onnx cannot read it: {exc.__class__.__name__})") from None
     return {p.key: p.value for p in proto.metadata_props}
 
 

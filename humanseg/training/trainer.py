@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ..errors import InputError, OptionError
+from ..errors import InputError, ModelError, OptionError, OutputError
 from .config import TrainConfig
 from .checkpoint_file import read_checkpoint
 from .config_check import check_config
@@ -31,9 +31,16 @@ from .self_prior import use_own_prior
 
 
 def pick_device(name: str) -> torch.device:
+    """The training device; OptionError (one line) for a name torch does not know or a device this machine lacks."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+        torch.zeros(1, device=device)
+    except (RuntimeError, AssertionError) as exc:   # unknown name, no CUDA build or driver, no such GPU index
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise OptionError(f"--device {name}: cannot use it ({reason}); use auto, cpu or cuda") from None
+    return device
 
 
 def seed_everything(seed: int) -> None:
@@ -70,15 +77,39 @@ def _fits_exactly(model, state_dict: dict) -> bool:
     return own.keys() == state_dict.keys() and all(own[k].shape == v.shape for k, v in state_dict.items())
 
 
-def _check_init_file(cfg: TrainConfig) -> None:
-    """A missing or unreadable --init fails before the data loads (a .pt is read once more in initial_weights)."""
+def _check_init_file(cfg: TrainConfig, model) -> None:
+    """A missing or unreadable --init, or one of another architecture, fails before the data loads (a .pt is
+    read once more in initial_weights)."""
     if not cfg.init:
         return
     path = Path(cfg.init)
     if not path.is_file():
         raise InputError(f"{path}: --init file not found")
-    if path.suffix.lower() != ".onnx":
-        read_checkpoint(path)
+    if path.suffix.lower() == ".onnx":
+        from .onnx_weights import architecture_of
+
+        _check_onnx_architecture(path, *architecture_of(path), cfg)
+    else:
+        _check_checkpoint_fits(model, read_checkpoint(path), cfg, path)
+
+
+def _check_onnx_architecture(path: Path, arch: str, kwargs: dict, cfg: TrainConfig) -> None:
+    if arch != cfg.model or kwargs != cfg.model_kwargs:
+        raise FileNotFoundError(f"{path}: holds {arch} {kwargs}, not {cfg.model} {cfg.model_kwargs}")
+
+
+def _check_checkpoint_fits(model, state: dict, cfg: TrainConfig, path: Path) -> None:
+    """The checkpoint is of cfg's model with the same tensors, or of an architecture the model extends (its
+    `init_from`, e.g. fast-portrait-matte from fast-portrait-prior) whose every tensor fits the model."""
+    if state.get("model") in getattr(model, "init_from", ()):
+        own = model.state_dict()
+        misfit = [k for k, v in state["state_dict"].items() if k not in own or own[k].shape != v.shape]
+        if misfit:
+            raise FileNotFoundError(f"{path}: {len(misfit)} tensors do not fit this model (e.g. {misfit[0]}); "
+                                    f"was it made with other model kwargs?")
+    elif state.get("model") != cfg.model or not _fits_exactly(model, state["state_dict"]):
+        raise FileNotFoundError(f"{path}: holds {state.get('model')} {state.get('model_kwargs')}, "
+                                f"not {cfg.model} {cfg.model_kwargs}")
 
 
 def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
@@ -91,20 +122,16 @@ def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
     if path.suffix.lower() == ".onnx":
         from .onnx_weights import architecture_of, load_onnx_weights, onnx_metadata
 
-        arch, kwargs = architecture_of(path)
-        if arch != cfg.model or kwargs != cfg.model_kwargs:
-            raise FileNotFoundError(f"{path}: holds {arch} {kwargs}, not {cfg.model} {cfg.model_kwargs}")
+        _check_onnx_architecture(path, *architecture_of(path), cfg)
         load_onnx_weights(model, path, calibration)
         meta = onnx_metadata(path)
         history = {"samples": int(meta.get("humanseg.training_samples", 0)),
                    "runs": json.loads(meta.get("humanseg.training_runs", "[]"))}
     else:
         state = read_checkpoint(path)
+        _check_checkpoint_fits(model, state, cfg, path)
         if state.get("model") in getattr(model, "init_from", ()):
             _load_shared_weights(model, state["state_dict"], path)
-        elif state.get("model") != cfg.model or not _fits_exactly(model, state["state_dict"]):
-            raise FileNotFoundError(f"{path}: holds {state.get('model')} {state.get('model_kwargs')}, "
-                                    f"not {cfg.model} {cfg.model_kwargs}")
         else:  # other kwargs whose weights are the same tensors (e.g. a matting head's band_logit) are fine
             model.load_state_dict(state["state_dict"])
         history = {"samples": int(state.get("training_samples", 0)), "runs": list(state.get("training_runs", []))}
@@ -113,17 +140,41 @@ def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
 
 
 def _load_shared_weights(model, state_dict: dict, path: Path) -> None:
-    """A checkpoint of an architecture the model extends (its `init_from`, e.g. fast-portrait-matte
-    from fast-portrait-prior): every tensor of the checkpoint must fit the model; the model's own extra
-    modules keep their fresh initialisation."""
-    own = model.state_dict()
-    misfit = [k for k, v in state_dict.items() if k not in own or own[k].shape != v.shape]
-    if misfit:
-        raise FileNotFoundError(f"{path}: {len(misfit)} tensors do not fit this model (e.g. {misfit[0]}); "
-                                f"was it made with other model kwargs?")
+    """A checkpoint of an architecture the model extends (checked by `_check_checkpoint_fits`): the model's
+    own extra modules keep their fresh initialisation."""
     model.load_state_dict(state_dict, strict=False)
+    own = model.state_dict()
     fresh = sorted({k.split(".")[0] for k in own if k not in state_dict})
     print(f"{path}: shared weights loaded; {', '.join(fresh) or 'nothing'} left freshly initialised")
+
+
+def _previous_run(cfg: TrainConfig, resume: bool, model) -> dict | None:
+    """What --out holds, checked before the data loads: with --resume, its last.pt (of this model, with the
+    optimizer state); without, nothing a new run would overwrite. One-line errors otherwise."""
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: is a file; give the run a folder")
+    last = out / "last.pt"
+    if not resume:
+        earlier = [name for name in ("last.pt", "best.pt") if (out / name).exists()]
+        if earlier:
+            raise OutputError(f"--out {out}: holds an earlier run ({', '.join(earlier)}); continue it with --resume "
+                              "or give a new --out, so its checkpoints are not overwritten")
+        return None
+    if not last.is_file():
+        raise InputError(f"--resume: {last} not found, so there is no run to continue; leave out --resume to "
+                         "start a new run")
+    state = read_checkpoint(last)
+    if (state.get("model"), state.get("model_kwargs", {})) != (cfg.model, cfg.model_kwargs) \
+            or not _fits_exactly(model, state["state_dict"]):
+        raise OptionError(f"--resume: {last} holds {state.get('model')} {state.get('model_kwargs', {})}, not "
+                          f"{cfg.model} {cfg.model_kwargs}; resume with the --model and --model-kwargs it was "
+                          "started with")
+    missing = [key for key in ("optimizer", "epoch", "best_miou", "log") if key not in state]
+    if missing:
+        raise ModelError(f"--resume: {last} has no {', '.join(missing)}: it is not a last.pt that humanseg train "
+                         "wrote (a best.pt or an average cannot be resumed; start a run from it with --init)")
+    return state
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
@@ -145,7 +196,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         model = create_model(cfg.model, **cfg.model_kwargs).to(device)
     except TypeError as exc:  # a keyword the architecture does not take
         raise OptionError(f"--model-kwargs: {exc}") from None
-    _check_init_file(cfg)
+    _check_init_file(cfg, model)
+    previous = _previous_run(cfg, resume, model)
     frozen = freeze_parts(model, cfg.freeze)  # these three before the data loads: a wrong name fails at once
     matting = MattingLoss(cfg.matting_losses) if predicts_alpha(model) else None
     if cfg.self_prior_prob and (input_channels(model) != 4 or matting):
@@ -187,8 +239,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
     start_epoch, best, rows, samples = 0, -1.0, [], 0
     last_path, best_path, log_path = out / "last.pt", out / "best.pt", out / "log.csv"
-    if resume and last_path.exists():
-        state = read_checkpoint(last_path, device)
+    if previous is not None:
+        state = previous
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, best, rows = state["epoch"] + 1, state["best_miou"], state["log"]
