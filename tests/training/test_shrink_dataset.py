@@ -52,3 +52,40 @@ def test_held_out_clips_can_be_left_out_of_the_copy(tiny_dataset, tmp_path):
     assert not (dst / "pseudo" / "clips" / "videos").exists() or not any((dst / "pseudo" / "clips" / "videos").iterdir())
     assert not (dst / "pseudo" / "clips" / "video_soft" / "c0").exists()
     assert (dst / "pseudo" / "clips" / "images" / "p0.webp").is_file()
+
+
+def _shrink_run(*args):
+    return subprocess.run([sys.executable, str(REPO / "tools" / "shrink_dataset.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO)
+
+
+def test_the_copy_never_goes_over_or_inside_its_source_and_bad_options_are_refused(tiny_dataset, tmp_path):
+    import shutil
+
+    src = tmp_path / "data"
+    shutil.copytree(tiny_dataset / "val", src / "val")
+    before = {p: p.read_bytes() for p in src.rglob("*") if p.is_file()}
+    for dst, extra in ((src, []), (src / "small", []), (tmp_path / "out", ["--long-side", "0"]),
+                       (tmp_path / "out", ["--quality", "500"])):
+        r = _shrink_run(src, dst, *extra)
+        assert r.returncode == 2 and "error" in r.stderr and "Traceback" not in r.stderr, (dst, extra, r.stderr)
+    assert {p: p.read_bytes() for p in src.rglob("*") if p.is_file()} == before and not (tmp_path / "out").exists()
+    r = _shrink_run(tmp_path / "nowhere", tmp_path / "out")
+    assert r.returncode == 2 and "no such folder" in r.stderr and not (tmp_path / "out").exists()
+
+
+def test_masks_of_other_formats_are_copied_as_the_0_255_masks_training_reads(tmp_path):
+    import numpy as np
+
+    person = np.zeros((40, 60), bool)
+    person[5:35, 20:40] = True
+    for name, stored in (("a", person.astype(np.uint8)), ("b", person.astype(np.uint16)),
+                         ("c", person.astype(np.uint16) * 65535)):
+        (tmp_path / "src" / "val" / "toy" / "images").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / "val" / "toy" / "masks").mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / "src" / "val" / "toy" / "images" / f"{name}.jpg"), np.zeros((40, 60, 3), np.uint8))
+        cv2.imwrite(str(tmp_path / "src" / "val" / "toy" / "masks" / f"{name}.png"), stored)
+    assert _shrink_run(tmp_path / "src", tmp_path / "dst").returncode == 0
+    for name in "abc":
+        copied = cv2.imread(str(tmp_path / "dst" / "val" / "toy" / "masks" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        assert copied.dtype == np.uint8 and copied.tolist() == (person.astype(np.uint8) * 255).tolist(), name
