@@ -194,3 +194,22 @@ def test_train_keeps_earlier_runs_and_refuses_what_it_cannot_continue_in_one_lin
         assert err.startswith("humanseg: error:") and says in err and err.count("\n") == 1, (extra, err)
     assert last.read_bytes() == kept and sorted(p.name for p in run_dir.iterdir()) == ["last.pt"]
     assert not (tmp_path / "new").exists()   # refused before the data loads: no empty run folder
+
+
+def test_train_names_a_data_folder_without_masks_and_a_cache_path_that_is_a_file(tiny_dataset, tmp_path, capsys):
+    import shutil
+
+    from humanseg.cli import main
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    shutil.rmtree(data / "train" / "toy" / "masks")
+    (tmp_path / "a_file").write_text("x")
+    common = ["train", "--model", "pphumanseg-lite", "--epochs", "1", "--batch-size", "4", "--size", "64x48",
+              "--workers", "0", "--device", "cpu", "--out", str(tmp_path / "run")]
+    for extra, says in ((["--data", str(data)], f"{data / 'train'}: no image with a mask"),
+                        (["--data", str(tiny_dataset), "--cache", str(tmp_path / "a_file")], "--cache")):
+        assert main(common + extra) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("humanseg: error:") and says in err and err.count("\n") == 1, err
+    assert not (tmp_path / "run").exists()

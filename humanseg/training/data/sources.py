@@ -46,6 +46,9 @@ def load_training_stores(root: Path, size: int, device: torch.device, cache: Pat
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: missing (expected <data>/train/<source>/images and masks)")
     items = find_items(folder, need_mask=True)
+    if not items:
+        raise FileNotFoundError(f"{folder}: no image with a mask (expected <data>/train/<source>/images and masks, "
+                                "a mask named as its image)")
     if limit:
         items = items[:limit]
     labelled = load_store(items, size, cache, threads)

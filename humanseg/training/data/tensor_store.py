@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 import torch
 
+from ...errors import OptionError
 from ...io.folders import IMAGE_SUFFIXES
 from ...io.masks import read_person_mask
 from ...runtime.letterbox import PAD_VALUE, letterbox
@@ -171,7 +172,11 @@ def cached(cache_dir: Path | None, key: str, build) -> TensorStore | None:
     if cache_dir is None:
         return build()
     cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:   # a file of that name, or a folder of the path that is one
+        raise OptionError(f"--cache {cache_dir}: cannot be a folder ({exc.strerror or exc}); give a folder path") \
+            from None
     path = cache_dir / f"store-{key}.pt"
     if path.is_file():
         return TensorStore(**torch.load(path, weights_only=False))
