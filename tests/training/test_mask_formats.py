@@ -33,3 +33,15 @@ def test_every_reader_finds_the_same_person_in_each_mask_format(name, tmp_path):
     store = build_store([StoreItem(image, mask)], size=64, threads=1)                # the training batches
     assert int((store.masks > 127).sum()) > 0
     assert store.masks.tolist() == build_store([StoreItem(image, reference)], size=64, threads=1).masks.tolist()
+
+
+def test_a_cache_written_by_an_older_decoder_is_not_reused(tmp_path, monkeypatch):
+    """An older humanseg cached 0/1 masks as empty: the cache key changes with STORE_VERSION, so it is rebuilt."""
+    from humanseg.training.data import tensor_store
+
+    image = tmp_path / "a.png"
+    cv2.imwrite(str(image), np.zeros((8, 8, 3), np.uint8))
+    key = tensor_store.files_key([image], 64)
+    assert tensor_store.files_key([image], 64) == key            # stable for the same files
+    monkeypatch.setattr(tensor_store, "STORE_VERSION", tensor_store.STORE_VERSION - 1)
+    assert tensor_store.files_key([image], 64) != key

@@ -158,9 +158,14 @@ def build_store(items: list[StoreItem], size: int = 320, threads: int = 2) -> Te
         names=[str(it.image) for it, _ in keep])
 
 
+# bump when decoding changes what a store holds for the same files (2: masks read by io/masks.py, so 0/1 and
+# 16-bit masks are person, not empty), so that caches written by an older humanseg are rebuilt, not reused
+STORE_VERSION = 2
+
+
 def files_key(paths: list[Path], size: int) -> str:
-    """Changes when any file's path, size or mtime changes, or the slot size does."""
-    h = hashlib.sha1(str(size).encode())
+    """Changes when any file's path, size or mtime changes, or the slot size or STORE_VERSION does."""
+    h = hashlib.sha1(f"{size}|v{STORE_VERSION}".encode())
     for path in paths:
         st = path.stat()
         h.update(f"{path}|{st.st_size}|{st.st_mtime_ns}".encode())
