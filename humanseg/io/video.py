@@ -140,10 +140,10 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                   keep_partial: bool = False) -> dict:
     """Decode `inp`, call process(frame_bgr upright) -> BGR (or BGRA if transparent), encode to `out`.
 
-    Every frame keeps its timestamp; audio streams are copied packet for packet (re-encoded to
-    Opus for WebM). The output is written to a uniquely named hidden temporary file (a folder for
-    PNG frames) beside `out` and renamed only when complete; on any error, Ctrl-C or SIGTERM the
-    temporary is removed. Odd-sized frames are padded to even sizes for H.264/VP9 (4:2:0 chroma).
+    Every frame keeps its timestamp; every audio stream is copied packet for packet, or re-encoded where
+    the output container cannot hold its codec (Opus for WebM, MP3 for AVI, AAC otherwise). The output
+    is written to a uniquely named hidden temporary file (a folder for PNG frames) beside `out` and
+    renamed only when complete; on any error, Ctrl-C or SIGTERM the temporary is removed. Odd-sized frames are padded to even sizes for H.264/VP9 (4:2:0 chroma).
 
     A damaged or truncated input that decodes to fewer frames than the container promises (its frame
     count, or for Matroska/WebM duration x rate where the timeline shows the loss: io/frame_loss.py) raises
@@ -159,7 +159,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
     container = _open(inp)
     v_in = container.streams.video[0]
     v_in.thread_type = "AUTO"
-    a_in = container.streams.audio[0] if container.streams.audio else None
+    a_ins = list(container.streams.audio)
     promise = _promised_frames(container, v_in)
     expected = promise.frames
     tally = FrameTally()
@@ -167,7 +167,8 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
 
     bar = tqdm(total=expected, unit="frame", disable=not progress, desc=inp.name, dynamic_ncols=True)
     n_frames = 0
-    writer = v_out = a_out = opus = padded_to = tmp = None
+    writer = v_out = padded_to = tmp = None
+    audio: dict[int, tuple] = {}   # input audio stream index -> (output stream, resampler or None)
     with _sigterm_raises_exit():   # installed over the cleanup too, so a second SIGTERM cannot cut it short
         try:
             tmp = temp_beside(out, directory=png_sequence)
@@ -178,7 +179,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                 rotation = _first_frame_rotation(inp)
                 if rotation:
                     v_out.set_display_rotation(rotation)  # stored frames + the same display rotation as the input
-                a_out, opus = _add_audio_stream(writer, a_in, out)
+                audio = {a_in.index: _add_audio_stream(writer, a_in) for a_in in a_ins}
                 if padded_to:
                     warnings.warn(f"{inp}: {v_in.codec_context.width}x{v_in.codec_context.height} is odd-sized; "
                                   f"padded to {padded_to[0]}x{padded_to[1]} (edge pixels repeated) so that "
@@ -201,14 +202,14 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                 tally.add(None if frame.time is None else float(frame.time))
                 bar.update(1)
 
-            streams = [v_in] + ([a_in] if a_in is not None and a_out is not None else [])
+            streams = [v_in] + [a_in for a_in in a_ins if a_in.index in audio]
             demuxed_to_end = True
             for packet in _demux(container, streams):
                 if packet is None:      # the demuxer gave up on damaged data: flush what the decoder holds
                     demuxed_to_end, tally.demux_failed = False, True
                     break
                 if packet.stream.type == "audio":
-                    _mux_audio(packet, writer, a_out, opus)
+                    _mux_audio(packet, writer, *audio[packet.stream.index])
                     continue
                 for frame in _decode(packet):
                     encode(frame)
@@ -226,12 +227,13 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
             if writer is not None:
                 for p in v_out.encode():
                     writer.mux(p)
-                if opus is not None:
-                    for resampled in opus.resample(None):
-                        for p in a_out.encode(resampled):
+                for a_out, resampler in audio.values():
+                    if resampler is not None:
+                        for resampled in resampler.resample(None):
+                            for p in a_out.encode(resampled):
+                                writer.mux(p)
+                        for p in a_out.encode():
                             writer.mux(p)
-                    for p in a_out.encode():
-                        writer.mux(p)
                 writer.close()
             _rename_into_place(tmp, out, png_sequence)
             if incomplete:
@@ -257,7 +259,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
         finally:
             bar.close()
     return {"output": str(out), "frames": n_frames, "frames_expected": expected, "incomplete": incomplete,
-            "audio_copied": bool(a_in is not None and not png_sequence), "padded_to": padded_to}
+            "audio_copied": bool(audio), "padded_to": padded_to}
 
 
 @contextmanager
@@ -338,10 +340,10 @@ def _demux(container, streams) -> Iterator:
         yield packet
 
 
-def _mux_audio(packet, writer, a_out, opus) -> None:
-    if opus is not None:  # WebM takes Opus/Vorbis only: re-encode the audio
+def _mux_audio(packet, writer, a_out, resampler) -> None:
+    if resampler is not None:  # a codec the output container cannot hold: re-encode the audio
         for audio_frame in _decode(packet):
-            for resampled in opus.resample(audio_frame):
+            for resampled in resampler.resample(audio_frame):
                 for p in a_out.encode(resampled):
                     writer.mux(p)
     elif packet.dts is not None:
@@ -349,20 +351,30 @@ def _mux_audio(packet, writer, a_out, opus) -> None:
         writer.mux(packet)
 
 
-def _add_audio_stream(writer, a_in, out: Path):
-    """(output audio stream or None, resampler when the audio must be re-encoded to Opus or None).
+# the codec an audio stream is re-encoded to where the output container cannot hold the input's
+AUDIO_REENCODE = {"webm": ("libopus", 48000), "avi": ("libmp3lame", None)}
+AUDIO_REENCODE_DEFAULT = ("aac", None)
 
-    Audio packets are copied as they are, except into WebM, which only takes Opus or Vorbis."""
+
+def _add_audio_stream(writer, a_in):
+    """(output audio stream, resampler when the audio must be re-encoded or None).
+
+    Audio packets are copied as they are where the container takes the codec (WebM: Opus or Vorbis only;
+    AVI: no Opus), else decoded and re-encoded (AUDIO_REENCODE)."""
     import av
 
-    if a_in is None:
-        return None, None
-    if out.suffix.lower() != ".webm" or a_in.codec_context.name in ("opus", "vorbis"):
+    if a_in.codec_context.codec.canonical_name in writer.supported_codecs:
         return writer.add_stream_from_template(a_in), None
+    codec, rate = AUDIO_REENCODE.get(writer.format.name, AUDIO_REENCODE_DEFAULT)
+    rate = rate or a_in.codec_context.sample_rate or 48000
+    rates = av.Codec(codec, "w").audio_rates
+    if rates and rate not in rates:           # e.g. MP3 has no 96 kHz
+        rate = 48000 if 48000 in rates else max(rates)
     layout = "stereo" if a_in.codec_context.channels >= 2 else "mono"
-    stream = writer.add_stream("libopus", rate=48000)
+    stream = writer.add_stream(codec, rate=rate)
     stream.layout = layout
-    return stream, av.AudioResampler(format="flt", layout=layout, rate=48000)
+    return stream, av.AudioResampler(format=stream.codec_context.codec.audio_formats[0].name, layout=layout,
+                                     rate=rate)
 
 
 def _decode(packet, codec_context=None) -> list:

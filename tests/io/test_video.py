@@ -338,3 +338,69 @@ def test_frame_tally_needs_a_hole_in_the_timeline_for_an_estimated_count():
     assert tally(whole[20:]).incomplete(estimate)                     # hole at the start
     assert tally(whole[:30] + whole[50:]).incomplete(estimate)        # hole inside
     assert not tally(whole).incomplete(Promise(None))
+
+
+def _clip_with_audio_tracks(path, codecs, n=5):
+    """A 64x48 clip of n frames at 10 fps with one mono tone track per codec in `codecs` (each its own pitch)."""
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        tracks = []
+        for codec in codecs:
+            a = c.add_stream(codec, rate=48000)
+            a.layout = "mono"
+            tracks.append(a)
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="bgr24")
+            frame.pts = i
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+        for k, a in enumerate(tracks):
+            size, fmt = a.codec_context.frame_size or 960, a.codec_context.format.name
+            samples = 48000 * n // 10
+            tone = 0.1 * np.sin(np.arange(samples) / 48000 * 2 * np.pi * (300 + 200 * k))
+            for s in range(0, samples, size):
+                chunk = tone[None, s:s + size]
+                data = (chunk * 32767).astype(np.int16) if fmt == "s16" else chunk.astype(np.float32)
+                af = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
+                af.sample_rate, af.pts, af.time_base = 48000, s, Fraction(1, 48000)
+                for p in a.encode(af):
+                    c.mux(p)
+            for p in a.encode():
+                c.mux(p)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_every_audio_track_is_kept(tmp_path, suffix):
+    """A recording with two audio tracks (two languages, or voice and a commentary) keeps both, in order."""
+    from humanseg.io.video import process_video
+
+    src = _clip_with_audio_tracks(tmp_path / "two.mkv", ["aac", "aac"])
+    out = tmp_path / f"out{suffix}"
+    assert process_video(src, out, _opaque, progress=False)["audio_copied"]
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 2
+    pitches = []
+    for track in range(2):
+        with av.open(str(out)) as c:
+            samples = np.concatenate([f.to_ndarray()[0] for f in c.decode(audio=track)])
+        pitches.append(np.argmax(np.abs(np.fft.rfft(samples[-4800:]))) * 48000 / 4800)
+    assert abs(pitches[0] - 300) < 20 and abs(pitches[1] - 500) < 20
+
+
+def test_audio_the_container_cannot_hold_is_re_encoded(tmp_path):
+    """Opus cannot go into AVI (this was a ValueError traceback): it is re-encoded to MP3."""
+    from humanseg.io.video import process_video
+
+    src = _clip_with_audio_tracks(tmp_path / "talk.mkv", ["libopus"])
+    out = tmp_path / "out.avi"
+    result = process_video(src, out, _opaque, progress=False)
+    assert result["audio_copied"] and result["frames"] == 5
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].codec_context.codec.canonical_name == "mp3"
+        assert sum(f.samples for f in c.decode(audio=0)) > 0.4 * 48000
