@@ -27,6 +27,7 @@ OPAQUE_SUFFIXES = {".mp4", ".mov", ".mkv", ".m4v", ".webm", ".avi"}
 # (benchmarks/vp9_encoding.py, benchmarks/RESULTS.md "VP9 alpha encoding options").
 VP9_SPEED = {"deadline": "realtime", "cpu-used": "6", "row-mt": "1"}
 VP9_CRF_OFFSET = 12   # VP9's crf scale (0-63) sits above x264's (0-51): crf 18 -> 30
+ROTATION_FORMATS = {"mp4", "mov", "matroska", "webm"}   # containers that carry a display rotation
 
 
 @dataclass
@@ -172,23 +173,31 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
     with _sigterm_raises_exit():   # installed over the cleanup too, so a second SIGTERM cannot cut it short
         try:
             tmp = temp_beside(out, directory=png_sequence)
+            # frames are stored as the input stores them, with its display rotation, where the output can
+            # carry one; PNG frames and AVI cannot, so theirs are written upright
+            rotation = _first_frame_rotation(inp)
+            keep_stored = not png_sequence and _format_for(out) in ROTATION_FORMATS
             if not png_sequence:
                 writer = av.open(str(tmp), mode="w", format=_format_for(out))
                 # every stream must exist before the first packet is muxed
-                v_out, padded_to = _add_video_stream(writer, v_in, out, transparent, crf)
-                rotation = _first_frame_rotation(inp)
-                if rotation:
+                size = (v_in.codec_context.width, v_in.codec_context.height)
+                if not keep_stored and rotation % 180:
+                    size = size[::-1]
+                v_out, padded_to = _add_video_stream(writer, v_in, out, transparent, crf, size)
+                if rotation and keep_stored:
                     v_out.set_display_rotation(rotation)  # stored frames + the same display rotation as the input
                 audio = {a_in.index: _add_audio_stream(writer, a_in) for a_in in a_ins}
                 if padded_to:
-                    warnings.warn(f"{inp}: {v_in.codec_context.width}x{v_in.codec_context.height} is odd-sized; "
+                    warnings.warn(f"{inp}: {size[0]}x{size[1]} is odd-sized; "
                                   f"padded to {padded_to[0]}x{padded_to[1]} (edge pixels repeated) so that "
                                   "players can decode the 4:2:0 output", HumansegWarning, stacklevel=2)
 
             def encode(frame) -> None:
                 nonlocal n_frames
                 rotation = _rotation(frame)
-                result = _stored(process(_upright(frame.to_ndarray(format="bgr24"), rotation)), rotation)
+                result = process(_upright(frame.to_ndarray(format="bgr24"), rotation))
+                if keep_stored:
+                    result = _stored(result, rotation)
                 if png_sequence:
                     _write_png(tmp / f"{n_frames:06d}.png", result)
                 else:
@@ -401,9 +410,10 @@ def vp9_options(transparent: bool, crf: int) -> dict[str, str]:
     return options
 
 
-def _add_video_stream(writer, v_in, out: Path, transparent: bool, crf: int):
-    """(output video stream, [width, height] padded to even for 4:2:0 or None when the size is kept)."""
-    w, h = v_in.codec_context.width, v_in.codec_context.height
+def _add_video_stream(writer, v_in, out: Path, transparent: bool, crf: int, size: tuple[int, int]):
+    """(output video stream, [width, height] padded to even for 4:2:0 or None when the size is kept);
+    size: (width, height) of the frames encoded."""
+    w, h = size
     rate = v_in.average_rate or v_in.guessed_rate or Fraction(30)
     padded_to = None
     if transparent:
@@ -418,6 +428,8 @@ def _add_video_stream(writer, v_in, out: Path, transparent: bool, crf: int):
             codec, pix_fmt, options = "libvpx-vp9", "yuv420p", vp9_options(False, crf)
         else:
             codec, pix_fmt, options = "libx264", "yuv420p", {"crf": str(crf), "preset": "veryfast"}
+            if writer.format.name == "avi":
+                options["bf"] = "0"   # AVI stores no presentation times: reordered B-frames play out of order
     stream = writer.add_stream(codec, rate=rate, options=options)
     stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
     stream.time_base = v_in.time_base

@@ -404,3 +404,38 @@ def test_audio_the_container_cannot_hold_is_re_encoded(tmp_path):
     with av.open(str(out)) as c:
         assert c.streams.audio[0].codec_context.codec.canonical_name == "mp3"
         assert sum(f.samples for f in c.decode(audio=0)) > 0.4 * 48000
+
+
+@pytest.mark.parametrize("name", ["frames", "out.avi"])
+def test_outputs_without_a_display_rotation_are_written_upright(tmp_path, name):
+    """PNG frames and AVI cannot carry a phone clip's rotation tag: their frames were stored sideways (a person
+    lying on their side); they are written upright instead. MP4/MOV/MKV/WebM keep the stored frames + the tag."""
+    from humanseg.io.video import process_video
+
+    clip = _half_bright_clip(tmp_path / "phone.mp4", 90)
+    transparent = name == "frames"
+    process_video(clip, tmp_path / name, _with_alpha if transparent else _opaque, transparent=transparent,
+                  progress=False)
+    if transparent:
+        import cv2
+
+        frame = cv2.imread(str(sorted((tmp_path / name).glob("*.png"))[0]))
+    else:
+        with av.open(str(tmp_path / name)) as c:
+            first = next(c.decode(video=0))
+            assert not first.rotation
+            frame = first.to_ndarray(format="bgr24")
+    assert frame.shape[:2] == (96, 64)           # upright: 64 wide, 96 tall
+    assert frame[60:].mean() > 200 and frame[:36].mean() < 50   # the stored left half is at the bottom on screen
+
+
+def test_avi_frames_play_in_order(tmp_path):
+    """AVI stores no presentation times: with x264's reordered B-frames the frames were timed out of order
+    (0.1, 0.2, 0.4, 0.3 ...)."""
+    from humanseg.io.video import process_video
+
+    src = make_video(tmp_path / "in.mp4", n=12, audio=False)
+    process_video(src, tmp_path / "out.avi", _opaque, progress=False)
+    with av.open(str(tmp_path / "out.avi")) as c:
+        times = [float(f.time) for f in c.decode(video=0)]
+    assert len(times) == 12 and times == sorted(times)
