@@ -118,6 +118,8 @@ def check_video_output(inp: Path, out: Path, transparent: bool) -> None:
             raise OutputError(f"{out}: a folder output means PNG frames with alpha and needs --bg transparent "
                               f"(Transparent()); for a video file use {one_of(OPAQUE_SUFFIXES)}")
         _check_frames_folder(inp, out)
+    elif out.is_dir():   # found before the whole video is encoded, not when the finished file is renamed
+        raise OutputError(f"{out}: is a folder; give an output file path (e.g. {out / (inp.stem + out.suffix)})")
     elif transparent and suffix not in TRANSPARENT_SUFFIXES:
         raise OutputError(f"{out}: transparent video needs .webm (VP9 alpha), .mov (ProRes 4444) or a folder for PNGs")
     elif not transparent and suffix not in OPAQUE_SUFFIXES:

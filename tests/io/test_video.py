@@ -439,3 +439,16 @@ def test_avi_frames_play_in_order(tmp_path):
     with av.open(str(tmp_path / "out.avi")) as c:
         times = [float(f.time) for f in c.decode(video=0)]
     assert len(times) == 12 and times == sorted(times)
+
+
+def test_a_folder_at_the_output_path_is_refused_before_encoding(tmp_path):
+    """A folder named like the output file (out.mp4/) was found only at the end, after the whole video was
+    encoded, as 'cannot write (Is a directory); check free space and permissions'."""
+    from humanseg.io.video import process_video
+
+    src = make_video(tmp_path / "in.mp4", n=3, audio=False)
+    (tmp_path / "out.mp4").mkdir()
+    calls = []
+    with pytest.raises(OutputError, match="is a folder; give an output file path"):
+        process_video(src, tmp_path / "out.mp4", lambda frame: calls.append(1) or frame, progress=False)
+    assert calls == [] and _leftovers(tmp_path) == []
