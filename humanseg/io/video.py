@@ -207,6 +207,8 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                         result = _pad_to(result, *padded_to)
                     new = av.VideoFrame.from_ndarray(result, format="bgra" if transparent else "bgr24")
                     new.pts, new.time_base = frame.pts, frame.time_base
+                    if frame.pts is None:   # a raw stream (.h264, MJPEG) has no timestamps: one frame every 1/rate
+                        new.pts, new.time_base = n_frames, 1 / frame_rate(v_in)
                     for p in v_out.encode(new):
                         writer.mux(p)
                 n_frames += 1
@@ -412,11 +414,16 @@ def vp9_options(transparent: bool, crf: int) -> dict[str, str]:
     return options
 
 
+def frame_rate(v_in) -> Fraction:
+    """The input video stream's frames a second: its average, else ffmpeg's guess, else 30."""
+    return v_in.average_rate or v_in.guessed_rate or Fraction(30)
+
+
 def _add_video_stream(writer, v_in, out: Path, transparent: bool, crf: int, size: tuple[int, int]):
     """(output video stream, [width, height] padded to even for 4:2:0 or None when the size is kept);
     size: (width, height) of the frames encoded."""
     w, h = size
-    rate = v_in.average_rate or v_in.guessed_rate or Fraction(30)
+    rate = frame_rate(v_in)
     padded_to = None
     if transparent:
         codec, pix_fmt = TRANSPARENT_SUFFIXES[out.suffix.lower()]

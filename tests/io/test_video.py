@@ -452,3 +452,27 @@ def test_a_folder_at_the_output_path_is_refused_before_encoding(tmp_path):
     with pytest.raises(OutputError, match="is a folder; give an output file path"):
         process_video(src, tmp_path / "out.mp4", lambda frame: calls.append(1) or frame, progress=False)
     assert calls == [] and _leftovers(tmp_path) == []
+
+
+def test_a_raw_stream_without_timestamps_gets_one_frame_every_1_over_rate(tmp_path):
+    """A raw H.264 stream (.h264 from a camera) has no timestamps: every output frame was at time 0, a
+    0.04 s video; frames are now spaced at the stream's rate."""
+    from humanseg.io.video import process_video
+
+    raw = tmp_path / "camera.h264"
+    with av.open(str(raw), "w", format="h264") as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(6):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 30 * i, np.uint8), format="bgr24")
+            frame.pts = i
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    for suffix in (".mp4", ".mkv"):
+        out = tmp_path / f"out{suffix}"
+        assert process_video(raw, out, _opaque, progress=False)["frames"] == 6
+        with av.open(str(out)) as c:
+            times = [float(f.time) for f in c.decode(video=0)]
+        assert np.allclose(times, [i / 25 for i in range(6)], atol=1e-3)
