@@ -109,8 +109,10 @@ class Image(BackgroundEffect):
 
 
 class VideoBackground(BackgroundEffect):
-    """A video behind the person, looping, one background frame per call, upright (the clip's display
-    rotation applied, as players show it), cover-fitted."""
+    """A video behind the person, looping, upright (the clip's display rotation applied, as players show
+    it), cover-fitted. One background frame per call, unless `play_at(rate)` says how many frames a second
+    the calls come at (convert_video does): then the background plays at its own speed, its frames repeated
+    or skipped as a player would."""
 
     def __init__(self, path: str | Path):
         from ..io.video import VideoReader
@@ -118,20 +120,39 @@ class VideoBackground(BackgroundEffect):
         self.path = Path(path)
         self._reader = VideoReader(self.path)
         self._frames = None
+        self._current, self._index = None, -1   # the frame shown and its index in the current loop
+        self._step = None                       # background frames per call; None: one
+        self._position = 0.0                    # where in the current loop the calls have got to, in frames
+
+    def play_at(self, rate) -> None:
+        """Calls come at `rate` frames a second (None or 0: unknown, one background frame per call)."""
+        own = self._reader.info.fps
+        self._step = float(own) / float(rate) if rate and own else None
 
     def _next(self) -> np.ndarray:
         if self._frames is None:
             self._frames = iter(self._reader.frames(upright=True))
         frame = next(self._frames, None)
+        self._index += 1
         if frame is None:
             self._frames = iter(self._reader.frames(upright=True))
             frame = next(self._frames, None)
+            self._index = 0
             if frame is None:
                 raise InputError(f"{self.path}: background video has no frames")
         return frame
 
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return cover_fit(self._next(), frame.shape[1], frame.shape[0])
+        if self._current is None or self._step is None:
+            self._current = self._next()
+        else:
+            self._position += self._step
+            while self._index < int(self._position + 1e-6):
+                last = self._index
+                self._current = self._next()
+                if self._index == 0:           # looped: start the count again from this loop's start
+                    self._position -= last + 1
+        return cover_fit(self._current, frame.shape[1], frame.shape[0])
 
 
 class Transparent:

@@ -27,6 +27,7 @@ OPAQUE_SUFFIXES = {".mp4", ".mov", ".mkv", ".m4v", ".webm", ".avi"}
 # (benchmarks/vp9_encoding.py, benchmarks/RESULTS.md "VP9 alpha encoding options").
 VP9_SPEED = {"deadline": "realtime", "cpu-used": "6", "row-mt": "1"}
 VP9_CRF_OFFSET = 12   # VP9's crf scale (0-63) sits above x264's (0-51): crf 18 -> 30
+ROTATION_FORMATS = {"mp4", "mov", "matroska", "webm"}   # containers that carry a display rotation
 
 
 @dataclass
@@ -117,6 +118,8 @@ def check_video_output(inp: Path, out: Path, transparent: bool) -> None:
             raise OutputError(f"{out}: a folder output means PNG frames with alpha and needs --bg transparent "
                               f"(Transparent()); for a video file use {one_of(OPAQUE_SUFFIXES)}")
         _check_frames_folder(inp, out)
+    elif out.is_dir():   # found before the whole video is encoded, not when the finished file is renamed
+        raise OutputError(f"{out}: is a folder; give an output file path (e.g. {out / (inp.stem + out.suffix)})")
     elif transparent and suffix not in TRANSPARENT_SUFFIXES:
         raise OutputError(f"{out}: transparent video needs .webm (VP9 alpha), .mov (ProRes 4444) or a folder for PNGs")
     elif not transparent and suffix not in OPAQUE_SUFFIXES:
@@ -140,10 +143,10 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                   keep_partial: bool = False) -> dict:
     """Decode `inp`, call process(frame_bgr upright) -> BGR (or BGRA if transparent), encode to `out`.
 
-    Every frame keeps its timestamp; audio streams are copied packet for packet (re-encoded to
-    Opus for WebM). The output is written to a uniquely named hidden temporary file (a folder for
-    PNG frames) beside `out` and renamed only when complete; on any error, Ctrl-C or SIGTERM the
-    temporary is removed. Odd-sized frames are padded to even sizes for H.264/VP9 (4:2:0 chroma).
+    Every frame keeps its timestamp; every audio stream is copied packet for packet, or re-encoded where
+    the output container cannot hold its codec (Opus for WebM, MP3 for AVI, AAC otherwise). The output
+    is written to a uniquely named hidden temporary file (a folder for PNG frames) beside `out` and
+    renamed only when complete; on any error, Ctrl-C or SIGTERM the temporary is removed. Odd-sized frames are padded to even sizes for H.264/VP9 (4:2:0 chroma).
 
     A damaged or truncated input that decodes to fewer frames than the container promises (its frame
     count, or for Matroska/WebM duration x rate where the timeline shows the loss: io/frame_loss.py) raises
@@ -159,7 +162,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
     container = _open(inp)
     v_in = container.streams.video[0]
     v_in.thread_type = "AUTO"
-    a_in = container.streams.audio[0] if container.streams.audio else None
+    a_ins = list(container.streams.audio)
     promise = _promised_frames(container, v_in)
     expected = promise.frames
     tally = FrameTally()
@@ -167,27 +170,36 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
 
     bar = tqdm(total=expected, unit="frame", disable=not progress, desc=inp.name, dynamic_ncols=True)
     n_frames = 0
-    writer = v_out = a_out = opus = padded_to = tmp = None
+    writer = v_out = padded_to = tmp = None
+    audio: dict[int, tuple] = {}   # input audio stream index -> (output stream, resampler or None)
     with _sigterm_raises_exit():   # installed over the cleanup too, so a second SIGTERM cannot cut it short
         try:
             tmp = temp_beside(out, directory=png_sequence)
+            # frames are stored as the input stores them, with its display rotation, where the output can
+            # carry one; PNG frames and AVI cannot, so theirs are written upright
+            rotation = _first_frame_rotation(inp)
+            keep_stored = not png_sequence and _format_for(out) in ROTATION_FORMATS
             if not png_sequence:
                 writer = av.open(str(tmp), mode="w", format=_format_for(out))
                 # every stream must exist before the first packet is muxed
-                v_out, padded_to = _add_video_stream(writer, v_in, out, transparent, crf)
-                rotation = _first_frame_rotation(inp)
-                if rotation:
+                size = (v_in.codec_context.width, v_in.codec_context.height)
+                if not keep_stored and rotation % 180:
+                    size = size[::-1]
+                v_out, padded_to = _add_video_stream(writer, v_in, out, transparent, crf, size)
+                if rotation and keep_stored:
                     v_out.set_display_rotation(rotation)  # stored frames + the same display rotation as the input
-                a_out, opus = _add_audio_stream(writer, a_in, out)
+                audio = {a_in.index: _add_audio_stream(writer, a_in) for a_in in a_ins}
                 if padded_to:
-                    warnings.warn(f"{inp}: {v_in.codec_context.width}x{v_in.codec_context.height} is odd-sized; "
+                    warnings.warn(f"{inp}: {size[0]}x{size[1]} is odd-sized; "
                                   f"padded to {padded_to[0]}x{padded_to[1]} (edge pixels repeated) so that "
                                   "players can decode the 4:2:0 output", HumansegWarning, stacklevel=2)
 
             def encode(frame) -> None:
                 nonlocal n_frames
                 rotation = _rotation(frame)
-                result = _stored(process(_upright(frame.to_ndarray(format="bgr24"), rotation)), rotation)
+                result = process(_upright(frame.to_ndarray(format="bgr24"), rotation))
+                if keep_stored:
+                    result = _stored(result, rotation)
                 if png_sequence:
                     _write_png(tmp / f"{n_frames:06d}.png", result)
                 else:
@@ -195,20 +207,22 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                         result = _pad_to(result, *padded_to)
                     new = av.VideoFrame.from_ndarray(result, format="bgra" if transparent else "bgr24")
                     new.pts, new.time_base = frame.pts, frame.time_base
+                    if frame.pts is None:   # a raw stream (.h264, MJPEG) has no timestamps: one frame every 1/rate
+                        new.pts, new.time_base = n_frames, 1 / frame_rate(v_in)
                     for p in v_out.encode(new):
                         writer.mux(p)
                 n_frames += 1
                 tally.add(None if frame.time is None else float(frame.time))
                 bar.update(1)
 
-            streams = [v_in] + ([a_in] if a_in is not None and a_out is not None else [])
+            streams = [v_in] + [a_in for a_in in a_ins if a_in.index in audio]
             demuxed_to_end = True
             for packet in _demux(container, streams):
                 if packet is None:      # the demuxer gave up on damaged data: flush what the decoder holds
                     demuxed_to_end, tally.demux_failed = False, True
                     break
                 if packet.stream.type == "audio":
-                    _mux_audio(packet, writer, a_out, opus)
+                    _mux_audio(packet, writer, *audio[packet.stream.index])
                     continue
                 for frame in _decode(packet):
                     encode(frame)
@@ -226,12 +240,13 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
             if writer is not None:
                 for p in v_out.encode():
                     writer.mux(p)
-                if opus is not None:
-                    for resampled in opus.resample(None):
-                        for p in a_out.encode(resampled):
+                for a_out, resampler in audio.values():
+                    if resampler is not None:
+                        for resampled in resampler.resample(None):
+                            for p in a_out.encode(resampled):
+                                writer.mux(p)
+                        for p in a_out.encode():
                             writer.mux(p)
-                    for p in a_out.encode():
-                        writer.mux(p)
                 writer.close()
             _rename_into_place(tmp, out, png_sequence)
             if incomplete:
@@ -257,7 +272,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
         finally:
             bar.close()
     return {"output": str(out), "frames": n_frames, "frames_expected": expected, "incomplete": incomplete,
-            "audio_copied": bool(a_in is not None and not png_sequence), "padded_to": padded_to}
+            "audio_copied": bool(audio), "padded_to": padded_to}
 
 
 @contextmanager
@@ -338,10 +353,10 @@ def _demux(container, streams) -> Iterator:
         yield packet
 
 
-def _mux_audio(packet, writer, a_out, opus) -> None:
-    if opus is not None:  # WebM takes Opus/Vorbis only: re-encode the audio
+def _mux_audio(packet, writer, a_out, resampler) -> None:
+    if resampler is not None:  # a codec the output container cannot hold: re-encode the audio
         for audio_frame in _decode(packet):
-            for resampled in opus.resample(audio_frame):
+            for resampled in resampler.resample(audio_frame):
                 for p in a_out.encode(resampled):
                     writer.mux(p)
     elif packet.dts is not None:
@@ -349,20 +364,30 @@ def _mux_audio(packet, writer, a_out, opus) -> None:
         writer.mux(packet)
 
 
-def _add_audio_stream(writer, a_in, out: Path):
-    """(output audio stream or None, resampler when the audio must be re-encoded to Opus or None).
+# the codec an audio stream is re-encoded to where the output container cannot hold the input's
+AUDIO_REENCODE = {"webm": ("libopus", 48000), "avi": ("libmp3lame", None)}
+AUDIO_REENCODE_DEFAULT = ("aac", None)
 
-    Audio packets are copied as they are, except into WebM, which only takes Opus or Vorbis."""
+
+def _add_audio_stream(writer, a_in):
+    """(output audio stream, resampler when the audio must be re-encoded or None).
+
+    Audio packets are copied as they are where the container takes the codec (WebM: Opus or Vorbis only;
+    AVI: no Opus), else decoded and re-encoded (AUDIO_REENCODE)."""
     import av
 
-    if a_in is None:
-        return None, None
-    if out.suffix.lower() != ".webm" or a_in.codec_context.name in ("opus", "vorbis"):
+    if a_in.codec_context.codec.canonical_name in writer.supported_codecs:
         return writer.add_stream_from_template(a_in), None
+    codec, rate = AUDIO_REENCODE.get(writer.format.name, AUDIO_REENCODE_DEFAULT)
+    rate = rate or a_in.codec_context.sample_rate or 48000
+    rates = av.Codec(codec, "w").audio_rates
+    if rates and rate not in rates:           # e.g. MP3 has no 96 kHz
+        rate = 48000 if 48000 in rates else max(rates)
     layout = "stereo" if a_in.codec_context.channels >= 2 else "mono"
-    stream = writer.add_stream("libopus", rate=48000)
+    stream = writer.add_stream(codec, rate=rate)
     stream.layout = layout
-    return stream, av.AudioResampler(format="flt", layout=layout, rate=48000)
+    return stream, av.AudioResampler(format=stream.codec_context.codec.audio_formats[0].name, layout=layout,
+                                     rate=rate)
 
 
 def _decode(packet, codec_context=None) -> list:
@@ -389,10 +414,16 @@ def vp9_options(transparent: bool, crf: int) -> dict[str, str]:
     return options
 
 
-def _add_video_stream(writer, v_in, out: Path, transparent: bool, crf: int):
-    """(output video stream, [width, height] padded to even for 4:2:0 or None when the size is kept)."""
-    w, h = v_in.codec_context.width, v_in.codec_context.height
-    rate = v_in.average_rate or v_in.guessed_rate or Fraction(30)
+def frame_rate(v_in) -> Fraction:
+    """The input video stream's frames a second: its average, else ffmpeg's guess, else 30."""
+    return v_in.average_rate or v_in.guessed_rate or Fraction(30)
+
+
+def _add_video_stream(writer, v_in, out: Path, transparent: bool, crf: int, size: tuple[int, int]):
+    """(output video stream, [width, height] padded to even for 4:2:0 or None when the size is kept);
+    size: (width, height) of the frames encoded."""
+    w, h = size
+    rate = frame_rate(v_in)
     padded_to = None
     if transparent:
         codec, pix_fmt = TRANSPARENT_SUFFIXES[out.suffix.lower()]
@@ -406,6 +437,8 @@ def _add_video_stream(writer, v_in, out: Path, transparent: bool, crf: int):
             codec, pix_fmt, options = "libvpx-vp9", "yuv420p", vp9_options(False, crf)
         else:
             codec, pix_fmt, options = "libx264", "yuv420p", {"crf": str(crf), "preset": "veryfast"}
+            if writer.format.name == "avi":
+                options["bf"] = "0"   # AVI stores no presentation times: reordered B-frames play out of order
     stream = writer.add_stream(codec, rate=rate, options=options)
     stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
     stream.time_base = v_in.time_base

@@ -104,3 +104,57 @@ def test_blur_strength_zero_leaves_the_background_as_it_is(scene):
     frame, mask = scene
     assert np.array_equal(Blur(0).background(frame, mask), frame)
     assert not np.array_equal(Blur(0.5).background(frame, mask), frame)
+
+
+def _grey_steps_clip(path, n, fps):
+    """n frames at `fps`, frame i a flat grey of 20 + 20 * i."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=fps)
+        v.width, v.height, v.pix_fmt = 32, 24, "yuv420p"
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(np.full((24, 32, 3), 20 + 20 * i, np.uint8), format="bgr24")
+            frame.pts = i
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    return path
+
+
+def _shown(effect, calls):
+    """Which background frame (i of _grey_steps_clip) each call shows."""
+    frame, mask = np.zeros((24, 32, 3), np.uint8), np.zeros((24, 32), np.float32)
+    return [round((effect.background(frame, mask).mean() - 20) / 20) for _ in range(calls)]
+
+
+def test_video_background_plays_at_its_own_speed(tmp_path):
+    """A 5 fps background behind a 25 fps clip played 5 times too fast (one background frame per frame);
+    told the clip's rate, each background frame is held for 1/5 s, and a 50 fps background skips every other."""
+    from humanseg.effects import VideoBackground
+
+    slow = VideoBackground(_grey_steps_clip(tmp_path / "slow.mp4", 3, fps=5))
+    slow.play_at(25)
+    assert _shown(slow, 20) == [0] * 5 + [1] * 5 + [2] * 5 + [0] * 5     # loops after 3 frames = 0.6 s
+    fast = VideoBackground(_grey_steps_clip(tmp_path / "fast.mp4", 5, fps=50))
+    fast.play_at(25)
+    assert _shown(fast, 6) == [0, 2, 4, 1, 3, 0]
+    plain = VideoBackground(_grey_steps_clip(tmp_path / "plain.mp4", 3, fps=5))
+    assert _shown(plain, 4) == [0, 1, 2, 0]                               # rate unknown (webcam): frame by frame
+
+
+def test_convert_video_plays_a_video_background_at_its_own_speed(tmp_path, segmenter, monkeypatch):
+    """convert_video tells the background the input's frame rate, also under comments and finishing."""
+    from humanseg.api import CommentsBehind, Harmonize, VideoBackground, convert_video
+    from tests.conftest import make_video
+
+    clip = make_video(tmp_path / "talk.mp4", n=4, size=(32, 24), fps=10, audio=False)
+    background = VideoBackground(_grey_steps_clip(tmp_path / "bg.mp4", 3, fps=5))
+    shown = []
+    cover = VideoBackground.background
+    monkeypatch.setattr(VideoBackground, "background", lambda self, f, m: shown.append(cover(self, f, m)) or shown[-1])
+    convert_video(clip, tmp_path / "out.mp4", Harmonize(CommentsBehind(["hi"], under=background), 0.5), segmenter,
+                  progress=False)
+    levels = [round((s.mean() - 20) / 20) for s in shown]
+    assert levels == [0, 0, 1, 1]     # 10 fps over a 5 fps background: each background frame twice

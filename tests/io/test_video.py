@@ -338,3 +338,141 @@ def test_frame_tally_needs_a_hole_in_the_timeline_for_an_estimated_count():
     assert tally(whole[20:]).incomplete(estimate)                     # hole at the start
     assert tally(whole[:30] + whole[50:]).incomplete(estimate)        # hole inside
     assert not tally(whole).incomplete(Promise(None))
+
+
+def _clip_with_audio_tracks(path, codecs, n=5):
+    """A 64x48 clip of n frames at 10 fps with one mono tone track per codec in `codecs` (each its own pitch)."""
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        tracks = []
+        for codec in codecs:
+            a = c.add_stream(codec, rate=48000)
+            a.layout = "mono"
+            tracks.append(a)
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="bgr24")
+            frame.pts = i
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+        for k, a in enumerate(tracks):
+            size, fmt = a.codec_context.frame_size or 960, a.codec_context.format.name
+            samples = 48000 * n // 10
+            tone = 0.1 * np.sin(np.arange(samples) / 48000 * 2 * np.pi * (300 + 200 * k))
+            for s in range(0, samples, size):
+                chunk = tone[None, s:s + size]
+                data = (chunk * 32767).astype(np.int16) if fmt == "s16" else chunk.astype(np.float32)
+                af = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
+                af.sample_rate, af.pts, af.time_base = 48000, s, Fraction(1, 48000)
+                for p in a.encode(af):
+                    c.mux(p)
+            for p in a.encode():
+                c.mux(p)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_every_audio_track_is_kept(tmp_path, suffix):
+    """A recording with two audio tracks (two languages, or voice and a commentary) keeps both, in order."""
+    from humanseg.io.video import process_video
+
+    src = _clip_with_audio_tracks(tmp_path / "two.mkv", ["aac", "aac"])
+    out = tmp_path / f"out{suffix}"
+    assert process_video(src, out, _opaque, progress=False)["audio_copied"]
+    with av.open(str(out)) as c:
+        assert len(c.streams.audio) == 2
+    pitches = []
+    for track in range(2):
+        with av.open(str(out)) as c:
+            samples = np.concatenate([f.to_ndarray()[0] for f in c.decode(audio=track)])
+        pitches.append(np.argmax(np.abs(np.fft.rfft(samples[-4800:]))) * 48000 / 4800)
+    assert abs(pitches[0] - 300) < 20 and abs(pitches[1] - 500) < 20
+
+
+def test_audio_the_container_cannot_hold_is_re_encoded(tmp_path):
+    """Opus cannot go into AVI (this was a ValueError traceback): it is re-encoded to MP3."""
+    from humanseg.io.video import process_video
+
+    src = _clip_with_audio_tracks(tmp_path / "talk.mkv", ["libopus"])
+    out = tmp_path / "out.avi"
+    result = process_video(src, out, _opaque, progress=False)
+    assert result["audio_copied"] and result["frames"] == 5
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].codec_context.codec.canonical_name == "mp3"
+        assert sum(f.samples for f in c.decode(audio=0)) > 0.4 * 48000
+
+
+@pytest.mark.parametrize("name", ["frames", "out.avi"])
+def test_outputs_without_a_display_rotation_are_written_upright(tmp_path, name):
+    """PNG frames and AVI cannot carry a phone clip's rotation tag: their frames were stored sideways (a person
+    lying on their side); they are written upright instead. MP4/MOV/MKV/WebM keep the stored frames + the tag."""
+    from humanseg.io.video import process_video
+
+    clip = _half_bright_clip(tmp_path / "phone.mp4", 90)
+    transparent = name == "frames"
+    process_video(clip, tmp_path / name, _with_alpha if transparent else _opaque, transparent=transparent,
+                  progress=False)
+    if transparent:
+        import cv2
+
+        frame = cv2.imread(str(sorted((tmp_path / name).glob("*.png"))[0]))
+    else:
+        with av.open(str(tmp_path / name)) as c:
+            first = next(c.decode(video=0))
+            assert not first.rotation
+            frame = first.to_ndarray(format="bgr24")
+    assert frame.shape[:2] == (96, 64)           # upright: 64 wide, 96 tall
+    assert frame[60:].mean() > 200 and frame[:36].mean() < 50   # the stored left half is at the bottom on screen
+
+
+def test_avi_frames_play_in_order(tmp_path):
+    """AVI stores no presentation times: with x264's reordered B-frames the frames were timed out of order
+    (0.1, 0.2, 0.4, 0.3 ...)."""
+    from humanseg.io.video import process_video
+
+    src = make_video(tmp_path / "in.mp4", n=12, audio=False)
+    process_video(src, tmp_path / "out.avi", _opaque, progress=False)
+    with av.open(str(tmp_path / "out.avi")) as c:
+        times = [float(f.time) for f in c.decode(video=0)]
+    assert len(times) == 12 and times == sorted(times)
+
+
+def test_a_folder_at_the_output_path_is_refused_before_encoding(tmp_path):
+    """A folder named like the output file (out.mp4/) was found only at the end, after the whole video was
+    encoded, as 'cannot write (Is a directory); check free space and permissions'."""
+    from humanseg.io.video import process_video
+
+    src = make_video(tmp_path / "in.mp4", n=3, audio=False)
+    (tmp_path / "out.mp4").mkdir()
+    calls = []
+    with pytest.raises(OutputError, match="is a folder; give an output file path"):
+        process_video(src, tmp_path / "out.mp4", lambda frame: calls.append(1) or frame, progress=False)
+    assert calls == [] and _leftovers(tmp_path) == []
+
+
+def test_a_raw_stream_without_timestamps_gets_one_frame_every_1_over_rate(tmp_path):
+    """A raw H.264 stream (.h264 from a camera) has no timestamps: every output frame was at time 0, a
+    0.04 s video; frames are now spaced at the stream's rate."""
+    from humanseg.io.video import process_video
+
+    raw = tmp_path / "camera.h264"
+    with av.open(str(raw), "w", format="h264") as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(6):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 30 * i, np.uint8), format="bgr24")
+            frame.pts = i
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    for suffix in (".mp4", ".mkv"):
+        out = tmp_path / f"out{suffix}"
+        assert process_video(raw, out, _opaque, progress=False)["frames"] == 6
+        with av.open(str(out)) as c:
+            times = [float(f.time) for f in c.decode(video=0)]
+        assert np.allclose(times, [i / 25 for i in range(6)], atol=1e-3)
