@@ -245,7 +245,8 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     Default segmenter: Segmenter(), the model's own canvas budget (live video).
 
     Output keeps the frame count, timestamps, frame rate, size and audio of the input. A VideoBackground
-    (also under wrappers) plays at its own speed: it is told the input's frame rate (VideoBackground.play_at).
+    (also under wrappers) plays at its own speed and comments scroll at their pace in seconds: each is told
+    the input's frame rate (`play_at`).
     Transparent() writes .webm (VP9 alpha), .mov (ProRes 4444) or a folder of PNGs.
     """
     from .io.video import process_video
@@ -257,13 +258,15 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
                          "frame); use harmonize or light wrap on video")
     segmenter = segmenter or Segmenter()
     stream = segmenter.stream(temporal)
-    background = effect
-    while hasattr(background, "under"):   # under finishing wrappers and CommentsBehind
-        background = background.under
-    if isinstance(background, VideoBackground):   # it plays at its own speed, not one frame per input frame
-        from .io.video import VideoReader
+    layer, rate = effect, None
+    while layer is not None:   # a video background and scrolling comments keep their pace in seconds
+        if hasattr(layer, "play_at"):
+            if rate is None:
+                from .io.video import VideoReader
 
-        background.play_at(VideoReader(inp).info.fps)
+                rate = VideoReader(inp).info.fps
+            layer.play_at(rate)
+        layer = getattr(layer, "under", None)   # under finishing wrappers and CommentsBehind
     return process_video(inp, out, lambda frame: effect(frame, stream.segment(frame)),
                          transparent=isinstance(base_effect(effect), Transparent), progress=progress,
                          keep_partial=keep_partial)

@@ -36,11 +36,16 @@ def drawable_text(text: str) -> tuple[str, set[str]]:
     return " ".join("".join(kept).split()), dropped
 
 
+PACE_FPS = 30   # `speed` is per frame at this frame rate
+
+
 class CommentsBehind(BackgroundEffect):
     """Texts in `lanes` rows over `under`'s background; the person stays in front.
 
     Video (still=False): comments enter from the right edge and scroll left, `speed` of the frame
-    width per frame; make the effect once per video, it counts frames.
+    width per frame at 30 frames a second; `play_at(rate)` (convert_video calls it with the input's frame
+    rate) keeps that pace in seconds at other rates, so a 60 fps clip scrolls as fast as a 30 fps one. Make
+    the effect once per video: it counts frames.
     Still (still=True; convert_image sets it): comments are laid out on-screen, spread over their lanes.
     color: (r, g, b) 0-255.
     """
@@ -67,6 +72,11 @@ class CommentsBehind(BackgroundEffect):
             warnings.warn(f"comments: {' '.join(sorted(dropped))} cannot be drawn by OpenCV's font and were left out",
                           HumansegWarning, stacklevel=2)
         self._frame_index = 0
+        self._per_frame = 1.0   # frames at 30 fps that one call stands for (play_at)
+
+    def play_at(self, rate) -> None:
+        """Calls come at `rate` frames a second (None or 0: unknown, taken as 30)."""
+        self._per_frame = PACE_FPS / float(rate) if rate else 1.0
 
     def as_still(self) -> "CommentsBehind":
         """The same comments laid out on-screen, for a single image."""
@@ -87,7 +97,7 @@ class CommentsBehind(BackgroundEffect):
             else:
                 period = w + tw + 40
                 offset = (i * 0.37 % 1.0) * period
-                x = w - (self._frame_index * self.speed * w + offset) % period
+                x = w - (self._frame_index * self._per_frame * self.speed * w + offset) % period
             xs.append(int(x))
         return xs
 

@@ -82,3 +82,20 @@ def test_describe_is_stable_and_follows_the_settings(tmp_path, black_scene):
     assert describe(Image(path)) == first
     cv2.imwrite(str(path), np.full((20, 30, 3), 255, np.uint8))        # same name, new picture
     assert describe(Image(path)) != first
+
+
+def test_comments_scroll_at_the_same_pace_in_seconds_at_any_frame_rate():
+    """speed is per frame at 30 fps; at 60 fps (play_at) each frame moves half as far, so a second of video
+    moves the comments the same distance."""
+    frame, mask = np.full((72, 128, 3), 90, np.uint8), np.zeros((72, 128), np.float32)
+
+    def positions(rate, frames):
+        effect = CommentsBehind(["hello"], speed=0.05)
+        if rate:
+            effect.play_at(rate)
+        for _ in range(frames):
+            effect.background(frame, mask)
+        return effect._x_positions(128, [20])
+
+    assert positions(60, 20) == positions(30, 10) == positions(None, 10)
+    assert positions(60, 10) != positions(30, 10)
