@@ -7,9 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..effects import VIDEO_SUFFIXES
 from ..errors import InputError, OutputError
-from ..io.images import IMAGE_SUFFIXES
+from ..io.suffixes import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from .manifest import make_record
 
 TRANSPARENT_VIDEO_SUFFIXES = (".webm", ".mov")   # VP9 alpha, ProRes 4444; other containers become .webm

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..io.suffixes import VIDEO_SUFFIXES
 from .backgrounds import Blur, Color, Image, MaskOnly, Overlay, Transparent, VideoBackground, parse_hex_color
 from .comments import CommentsBehind
 
 __all__ = ["Blur", "Color", "Image", "VideoBackground", "Transparent", "MaskOnly", "Overlay", "CommentsBehind",
            "effect_from_spec", "describe", "background_file"]
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
 
 
 def effect_from_spec(spec: str, blur_strength: float = 3.0, comments: list[str] | None = None):

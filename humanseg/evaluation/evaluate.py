@@ -8,9 +8,10 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..io.folders import IMAGE_SUFFIXES, Pair, find_pairs
+from ..io.folders import Pair, find_pairs
 from ..io.images import read_image
 from ..io.masks import read_person_mask
+from ..io.suffixes import IMAGE_SUFFIXES
 from ..runtime.postprocess import PostProcess
 from ..runtime.segmenter import Segmenter
 from .matting import MattingScores, alpha_from_uint8

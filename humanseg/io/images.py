@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 
 from ..errors import InputError, OutputError
+from .suffixes import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 MAX_PIXELS = 120_000_000  # ~ 11000 x 11000; larger images are refused with a clear message
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 def one_of(suffixes) -> str:
@@ -71,6 +71,8 @@ def read_image(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: image is {header.describe()}, {too_large}")
     image = decode_upright(data, header.orientation if header else 1)
     if image is None:
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            raise InputError(f"{path}: is a video, not an image; use `humanseg video` (or convert_video)")
         raise InputError(f"{path}: not a readable image (corrupt, truncated or unsupported format)")
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise InputError(f"{path}: image is {image.shape[1]}x{image.shape[0]}, {too_large}")

@@ -35,6 +35,27 @@ def test_unusable_inputs_are_named_errors(tmp_path, content, match):
     assert str(path) in str(info.value)
 
 
+def test_a_video_given_as_an_image_points_to_the_video_command(tmp_path):
+    from tests.conftest import make_video
+
+    clip = make_video(tmp_path / "clip.mp4", n=2, size=(32, 24), fps=10, audio=False)
+    with pytest.raises(InputError, match="is a video, not an image; use `humanseg video`"):
+        read_image(clip)
+
+
+def test_every_reader_takes_the_same_image_types(tmp_path):
+    """A dataset of .tif photos is found by eval and training as `humanseg image` reads them (one list)."""
+    from humanseg.io import folders, images, suffixes
+    from humanseg.io.folders import find_pairs
+
+    assert folders.IMAGE_SUFFIXES is images.IMAGE_SUFFIXES is suffixes.IMAGE_SUFFIXES
+    for sub in ("images", "masks"):
+        (tmp_path / "src" / sub).mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "src" / "images" / "a.tif"), np.full((8, 8, 3), 90, np.uint8))
+    cv2.imwrite(str(tmp_path / "src" / "masks" / "a.tiff"), np.full((8, 8), 255, np.uint8))
+    assert [p.image.name for p in find_pairs(tmp_path)] == ["a.tif"]
+
+
 def test_truncated_jpeg(tmp_path, example_image):
     ok, data = cv2.imencode(".jpg", example_image)
     path = tmp_path / "cut.jpg"

@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 import torch
 
+from ...io.suffixes import VIDEO_SUFFIXES
 from ...runtime.letterbox import PAD_VALUE, letterbox
 from .tensor_store import TensorStore, _bbox
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"}
 FRAME_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ...errors import OptionError
-from ...io.folders import IMAGE_SUFFIXES
+from ...io.suffixes import IMAGE_SUFFIXES
 from ...io.masks import read_person_mask
 from ...runtime.letterbox import PAD_VALUE, letterbox
 
