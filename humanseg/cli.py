@@ -160,8 +160,8 @@ def effect_args(p):
 
     p.add_argument("--bg", default="blur",
                    help="blur | color:#RRGGBB | transparent | mask | overlay | PATH to an image or video (default: blur)")
-    p.add_argument("--blur-strength", type=blur_strength, default=3.0,
-                   help=f"blur sigma in %% of the short side, 0 to {MAX_BLUR_STRENGTH:g} (default 3)")
+    p.add_argument("--blur-strength", type=blur_strength, default=None,
+                   help=f"blur sigma in %% of the short side, 0 to {MAX_BLUR_STRENGTH:g} (default 3); with --bg blur")
     p.add_argument("--comments", nargs="+", default=None,
                    help="texts behind the person: they scroll in on video and webcam and are laid out on a still "
                         "image; ASCII is drawn, accents are dropped and emoji left out (with a warning)")
@@ -203,9 +203,9 @@ def finishing_args(p):
                    help="Poisson-blend the person into the new background (cv2.seamlessClone); still images only")
     p.add_argument("--light-wrap", type=probability, default=0.0, metavar="S",
                    help="the new background's light spilling over the person's edge, S in [0, 1] (default 0: off)")
-    p.add_argument("--light-wrap-width", type=light_wrap_width, default=LIGHT_WRAP_WIDTH, metavar="W",
+    p.add_argument("--light-wrap-width", type=light_wrap_width, default=None, metavar="W",
                    help=f"how far the light wraps in, in %% of the short side, in (0, {MAX_LIGHT_WRAP_WIDTH:g}] "
-                        f"(default {LIGHT_WRAP_WIDTH:g})")
+                        f"(default {LIGHT_WRAP_WIDTH:g}); with --light-wrap")
 
 
 def canvas_args(use: str):
@@ -304,8 +304,14 @@ def _effect(a, use: str = "still"):
                          f"drop it for {use}, --harmonize and --light-wrap work there")
     if a.foreground == "ml" and use == "webcam":
         raise InputError("--foreground ml takes about a second a frame; use --foreground fast for the webcam")
-    return with_finishing(effect_from_spec(a.bg, a.blur_strength, a.comments), a.foreground, a.harmonize,
-                          a.poisson, a.light_wrap, a.light_wrap_width)
+    if a.blur_strength is not None and a.bg.strip() != "blur":   # accepted and ignored would look like it worked
+        raise InputError(f"--blur-strength is for --bg blur; --bg {a.bg} does not blur")
+    if a.light_wrap_width is not None and not a.light_wrap:
+        raise InputError("--light-wrap-width sets how far --light-wrap reaches; give --light-wrap S too")
+    blur = 3.0 if a.blur_strength is None else a.blur_strength
+    width = LIGHT_WRAP_WIDTH if a.light_wrap_width is None else a.light_wrap_width
+    return with_finishing(effect_from_spec(a.bg, blur, a.comments), a.foreground, a.harmonize,
+                          a.poisson, a.light_wrap, width)
 
 
 # ---- commands ------------------------------------------------------------------------------------

@@ -160,3 +160,23 @@ def test_an_empty_input_folder_says_no_images_were_found(tmp_path, capsys):
     assert code == 0 and json.loads(out.strip().splitlines()[-1])["written"] == 0
     notices = [line for line in err.splitlines() if line.startswith("humanseg: ")]
     assert len(notices) == 1 and notices[0].startswith(f"humanseg: warning: no images found in {tmp_path / 'emptydir'}")
+
+
+@pytest.mark.parametrize("command, options, message", [
+    ("image", ["--bg", "color:#00FF00", "--blur-strength", "5"], "--blur-strength is for --bg blur"),
+    ("video", ["--bg", "transparent", "--blur-strength", "0"], "--blur-strength is for --bg blur"),
+    ("image", ["--light-wrap-width", "3"], "--light-wrap-width sets how far --light-wrap reaches"),
+])
+def test_an_option_that_would_do_nothing_is_refused(tmp_path, capsys, command, options, message):
+    src = tiny_image(tmp_path / "in.png")
+    out = tmp_path / ("o.png" if command == "image" else "o.webm")
+    code, _, err = run_main(capsys, command, src, out, *options)
+    assert code == 2 and len(error_lines(err)) == 1 and message in err
+    assert not out.exists()
+
+
+def test_blur_strength_and_light_wrap_width_work_where_they_apply(tmp_path, capsys):
+    src = tiny_image(tmp_path / "in.png")
+    code, _, err = run_main(capsys, "image", src, tmp_path / "o.png", "--bg", "blur", "--blur-strength", "5",
+                            "--light-wrap", "0.5", "--light-wrap-width", "3", "--mirror-average", "off")
+    assert code == 0, err
