@@ -193,6 +193,9 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                     warnings.warn(f"{inp}: {size[0]}x{size[1]} is odd-sized; "
                                   f"padded to {padded_to[0]}x{padded_to[1]} (edge pixels repeated) so that "
                                   "players can decode the 4:2:0 output", HumansegWarning, stacklevel=2)
+            elif a_ins:
+                warnings.warn(f"{inp}: its audio is not kept: PNG frames carry no sound (write a .webm or .mov "
+                              "for transparent video with audio)", HumansegWarning, stacklevel=2)
 
             def encode(frame) -> None:
                 nonlocal n_frames

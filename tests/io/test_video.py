@@ -171,6 +171,22 @@ def test_frames_folder_output_never_deletes_what_is_there(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
+def test_png_frames_of_a_clip_with_sound_say_the_audio_is_not_kept(tmp_path):
+    from humanseg.errors import HumansegWarning
+    from humanseg.io.video import process_video
+
+    talk = make_video(tmp_path / "talk.mp4", n=3, audio=True)
+    with pytest.warns(HumansegWarning, match="audio is not kept: PNG frames carry no sound"):
+        result = process_video(talk, tmp_path / "frames", _with_alpha, transparent=True, progress=False)
+    assert result["frames"] == 3 and not result["audio_copied"]
+    import warnings
+
+    silent = make_video(tmp_path / "silent.mp4", n=3, audio=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HumansegWarning)   # no sound, nothing to say
+        process_video(silent, tmp_path / "frames2", _with_alpha, transparent=True, progress=False)
+
+
 def test_folder_output_without_transparent_says_what_to_do(tmp_path):
     from humanseg.io.video import process_video
 
