@@ -110,16 +110,39 @@ def make_video(path: Path, n: int = 12, size: tuple[int, int] = (96, 64), fps: i
         for p in v.encode():
             out.mux(p)
         if a is not None:
-            samples = int(16000 * n / fps)
-            tone = (0.1 * np.sin(np.arange(samples) / 16000 * 2 * np.pi * 440)).astype(np.float32)
-            for s in range(0, samples, 1024):
-                af = av.AudioFrame.from_ndarray(tone[None, s:s + 1024], format="fltp", layout="mono")
-                af.sample_rate, af.pts, af.time_base = 16000, s, Fraction(1, 16000)
-                for p in a.encode(af):
-                    out.mux(p)
-            for p in a.encode():
-                out.mux(p)
+            encode_tone(out, a, int(16000 * n / fps), 16000, 440)
     return path
+
+
+def encode_frames(container, stream, images) -> None:
+    """Encode BGR images into a video stream at pts 0, 1, 2, ... (its time base), then flush it."""
+    import av
+
+    for i, image in enumerate(images):
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        frame.pts = i
+        for p in stream.encode(frame):
+            container.mux(p)
+    for p in stream.encode():
+        container.mux(p)
+
+
+def encode_tone(container, stream, samples: int, rate: int, pitch: float) -> None:
+    """A mono sine tone (`samples` samples at `rate` Hz, `pitch` Hz) into an audio stream in its codec's sample
+    format, then flush it."""
+    import av
+
+    fmt, size = stream.codec_context.format.name, stream.codec_context.frame_size or 1024
+    tone = 0.1 * np.sin(np.arange(samples) / rate * 2 * np.pi * pitch)
+    for s in range(0, samples, size):
+        chunk = tone[None, s:s + size]
+        data = (chunk * 32767).astype(np.int16) if fmt == "s16" else chunk.astype(np.float32)
+        af = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
+        af.sample_rate, af.pts, af.time_base = rate, s, Fraction(1, rate)
+        for p in stream.encode(af):
+            container.mux(p)
+    for p in stream.encode():
+        container.mux(p)
 
 
 def probe(path: Path) -> dict:

@@ -110,16 +110,12 @@ def _grey_steps_clip(path, n, fps):
     """n frames at `fps`, frame i a flat grey of 20 + 20 * i."""
     import av
 
+    from tests.conftest import encode_frames
+
     with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=fps)
         v.width, v.height, v.pix_fmt = 32, 24, "yuv420p"
-        for i in range(n):
-            frame = av.VideoFrame.from_ndarray(np.full((24, 32, 3), 20 + 20 * i, np.uint8), format="bgr24")
-            frame.pts = i
-            for p in v.encode(frame):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
+        encode_frames(out, v, [np.full((24, 32, 3), 20 + 20 * i, np.uint8) for i in range(n)])
     return path
 
 

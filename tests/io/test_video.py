@@ -4,7 +4,7 @@ import pytest
 
 from humanseg.api import Blur, Color, Transparent, convert_video
 from humanseg.errors import InputError, OutputError
-from tests.conftest import make_video, probe
+from tests.conftest import encode_frames, encode_tone, make_video, probe
 
 
 def test_frames_timestamps_rate_and_audio_are_kept(tmp_path, segmenter):
@@ -265,13 +265,7 @@ def _half_bright_clip(path, rotation):
         v.set_display_rotation(rotation)
         image = np.full((64, 96, 3), 20, np.uint8)
         image[:, :48] = 230
-        for i in range(2):
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts = i
-            for p in v.encode(frame):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
+        encode_frames(c, v, [image, image])
     return path
 
 
@@ -358,7 +352,6 @@ def test_frame_tally_needs_a_hole_in_the_timeline_for_an_estimated_count():
 
 def _clip_with_audio_tracks(path, codecs, n=5):
     """A 64x48 clip of n frames at 10 fps with one mono tone track per codec in `codecs` (each its own pitch)."""
-    from fractions import Fraction
 
     with av.open(str(path), "w") as c:
         v = c.add_stream("libx264", rate=10)
@@ -368,26 +361,9 @@ def _clip_with_audio_tracks(path, codecs, n=5):
             a = c.add_stream(codec, rate=48000)
             a.layout = "mono"
             tracks.append(a)
-        for i in range(n):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="bgr24")
-            frame.pts = i
-            for p in v.encode(frame):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
+        encode_frames(c, v, [np.full((48, 64, 3), 40 * i, np.uint8) for i in range(n)])
         for k, a in enumerate(tracks):
-            size, fmt = a.codec_context.frame_size or 960, a.codec_context.format.name
-            samples = 48000 * n // 10
-            tone = 0.1 * np.sin(np.arange(samples) / 48000 * 2 * np.pi * (300 + 200 * k))
-            for s in range(0, samples, size):
-                chunk = tone[None, s:s + size]
-                data = (chunk * 32767).astype(np.int16) if fmt == "s16" else chunk.astype(np.float32)
-                af = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
-                af.sample_rate, af.pts, af.time_base = 48000, s, Fraction(1, 48000)
-                for p in a.encode(af):
-                    c.mux(p)
-            for p in a.encode():
-                c.mux(p)
+            encode_tone(c, a, 48000 * n // 10, 48000, 300 + 200 * k)
     return path
 
 
@@ -479,13 +455,7 @@ def test_a_raw_stream_without_timestamps_gets_one_frame_every_1_over_rate(tmp_pa
     with av.open(str(raw), "w", format="h264") as c:
         v = c.add_stream("libx264", rate=25)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
-        for i in range(6):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 30 * i, np.uint8), format="bgr24")
-            frame.pts = i
-            for p in v.encode(frame):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
+        encode_frames(c, v, [np.full((48, 64, 3), 30 * i, np.uint8) for i in range(6)])
     for suffix in (".mp4", ".mkv"):
         out = tmp_path / f"out{suffix}"
         assert process_video(raw, out, _opaque, progress=False)["frames"] == 6
