@@ -352,7 +352,6 @@ def test_frame_tally_needs_a_hole_in_the_timeline_for_an_estimated_count():
 
 def _clip_with_audio_tracks(path, codecs, n=5):
     """A 64x48 clip of n frames at 10 fps with one mono tone track per codec in `codecs` (each its own pitch)."""
-
     with av.open(str(path), "w") as c:
         v = c.add_stream("libx264", rate=10)
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
