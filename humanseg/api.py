@@ -18,7 +18,7 @@ from .io.images import (IMAGE_SUFFIXES, atomic_write_bytes, check_background_kep
                         unreadable, write_image)
 from .runtime.postprocess import MAX_FEATHER, PostProcess
 from .runtime.segmenter import Segmenter, SegmentStream
-from .weights import DEFAULT_MODEL, default_model
+from .weights import DEFAULT_MODEL
 
 __all__ = ["Segmenter", "SegmentStream", "PostProcess", "Blur", "Color", "Image", "VideoBackground", "Transparent",
            "MaskOnly", "Overlay", "CommentsBehind", "Foreground", "Harmonize", "PoissonBlend", "LightWrap",
@@ -62,8 +62,7 @@ def _check_segmenter(segmenter) -> None:
 def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segmenter | None = None) -> Path:
     """Segment one image file and write `effect(image, mask)` to `out` (atomically). Default effect: Blur().
     CommentsBehind is laid out on-screen (still=True) rather than scrolling in. Default segmenter:
-    Segmenter(default_model("still"), canvas_pixels="still"): the shipped model for photos, at the larger canvas
-    budget for photos (runtime/budget.py)."""
+    Segmenter(canvas_pixels="still"), the larger canvas budget for photos (runtime/budget.py)."""
     inp, out = Path(inp), Path(out)
     check_output_path(inp, out)
     if out.is_dir():
@@ -75,7 +74,7 @@ def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
         effect = effect.as_still()   # also under finishing wrappers (Foreground, LightWrap, ...)
     if isinstance(base_effect(effect), Transparent) and out.suffix.lower() in {".jpg", ".jpeg"}:
         raise OutputError(f"{out}: JPEG has no transparency; use a .png output for a transparent cut-out")
-    segmenter = segmenter or Segmenter(default_model("still"), canvas_pixels="still")
+    segmenter = segmenter or Segmenter(canvas_pixels="still")
     _check_segmenter(segmenter)
     image = read_image(inp)
     write_image(out, effect(image, segmenter.segment(image)))
@@ -112,7 +111,7 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     if inp.resolve() == out.resolve():
         raise OutputError(f"{out}: output folder is the input folder; choose another so the inputs are kept")
     effect = effect or Blur()
-    segmenter = segmenter or Segmenter(default_model("still"), canvas_pixels="still")
+    segmenter = segmenter or Segmenter(canvas_pixels="still")
     _check_segmenter(segmenter)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -243,7 +242,7 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
 
     temporal: "auto" (the model's default: the previous mask fed back and flow fusion for models with a
     4th input channel, flow fusion otherwise; runtime/temporal.py) or a mode of TEMPORAL_MODES.
-    Default segmenter: Segmenter(default_model("video")), the model's own canvas budget (live video).
+    Default segmenter: Segmenter(), the model's own canvas budget (live video).
 
     Output keeps the frame count, timestamps, frame rate, size and audio of the input. A VideoBackground
     (also under wrappers) plays at its own speed and comments scroll at their pace in seconds: each is told
@@ -257,7 +256,7 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     if has_finishing(effect, PoissonBlend):
         raise InputError("Poisson blending is for still images (it recolours the person differently from frame to "
                          "frame); use harmonize or light wrap on video")
-    segmenter = segmenter or Segmenter(default_model("video"))
+    segmenter = segmenter or Segmenter()
     stream = segmenter.stream(temporal)
     layer, rate = effect, None
     while layer is not None:   # a video background and scrolling comments keep their pace in seconds

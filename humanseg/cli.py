@@ -149,8 +149,7 @@ def port_or_any(text: str) -> int:
 # ---- argument groups shared by several commands -------------------------------------------------
 
 def model_args(p):
-    p.add_argument("--model", default=None, help="shipped model name or path to an .onnx file (default: the shipped "
-                   "model for photos, or for video and the webcam; `humanseg models` lists them)")
+    p.add_argument("--model", default="portrait", help="shipped model name or path to an .onnx file (default: portrait)")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads for the model (default: cores, at most 4)")
 
@@ -289,9 +288,7 @@ def _segmenter(a, use: str, reuse_buffers: bool = False):
 
     post = PostProcess(threshold=a.threshold, gate=tuple(a.gate) if a.gate else None, keep_largest=a.keep_largest,
                        refine=a.refine, feather=a.feather)
-    from .weights import default_model
-
-    return Segmenter(a.model or default_model(use), threads=a.threads, postprocess=post, reuse_buffers=reuse_buffers,
+    return Segmenter(a.model, threads=a.threads, postprocess=post, reuse_buffers=reuse_buffers,
                      canvas_pixels=a.canvas_pixels or use, mirror_average=mirror_average(a, use),
                      photo_recipe=getattr(a, "photo_recipe", "full"))
 
@@ -467,7 +464,7 @@ def cmd_models(a):
 
 
 def eval_args(p):
-    p.add_argument("--model", default=None, help="shipped model name or .onnx path (default: the shipped model for photos)")
+    p.add_argument("--model", default="portrait", help="shipped model name or .onnx path")
     p.add_argument("--data", required=True, type=Path,
                    help="folder of <source>/images + masks; a mask is person above 127 (0/255), or above 0 when "
                         "its largest value is at most 127 (a 0/1 label map)")
@@ -487,9 +484,7 @@ def cmd_eval(a):
     from .evaluation.evaluate import evaluate
     from .runtime.postprocess import PostProcess
 
-    from .weights import default_model
-
-    print(json.dumps(evaluate(a.model or default_model("still"), a.data, a.csv, a.threads, canvas_pixels=a.canvas_pixels or "still",
+    print(json.dumps(evaluate(a.model, a.data, a.csv, a.threads, canvas_pixels=a.canvas_pixels or "still",
                               postprocess=PostProcess(refine=a.refine), mirror_average=mirror_average(a, "still"),
                               photo_recipe=a.photo_recipe)))
     return 0
@@ -568,7 +563,7 @@ def serve_args(p):
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=port_number, default=8000, help="TCP port, checked to be free before starting")
     p.add_argument("--model", default=d.model, help="default model: a shipped name, or an .onnx file served under "
-                                                    "its file name's stem (default: the shipped model for photos)")
+                                                    "its file name's stem")
     p.add_argument("--workers", type=positive_int, default=d.workers, help="inference threads (1 or more)")
     p.add_argument("--queue", type=non_negative_int, default=d.queue,
                    help="requests that may wait for a worker; more get 503")

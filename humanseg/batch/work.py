@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import HumansegError, HumansegWarning
 from ..runtime.postprocess import PostProcess
 from ..runtime.temporal import AUTO
-from ..weights import default_model
+from ..weights import DEFAULT_MODEL
 from .jobs import Job
 from .manifest import make_record, one_line
 
@@ -31,7 +31,7 @@ class BatchSettings:
     a background video plays from the start). canvas_pixels: the canvas budget of adaptive models; None
     gives images the "still" budget and videos the model's own ("video"), as `humanseg image` and
     `humanseg video` do. temporal and keep_partial apply to videos only."""
-    model: str | None = None   # None: the shipped model for photos for images, for video for videos (default_model)
+    model: str = DEFAULT_MODEL
     threads: int | None = None
     effect: object = field(default_factory=_default_effect)
     postprocess: PostProcess = field(default_factory=PostProcess)
@@ -40,10 +40,6 @@ class BatchSettings:
     photo_recipe: str = "full"           # images: the model's whole still recipe, or "fast" (Segmenter's option)
     temporal: str = AUTO
     keep_partial: bool = False
-
-    def model_for(self, kind: str) -> str:
-        """The model files of this kind ("image" or "video") are segmented with."""
-        return self.model or default_model("still" if kind == "image" else "video")
 
     def mirror_for(self, kind: str) -> bool:
         """Whether files of this kind ("image" or "video") are segmented with mirror averaging."""
@@ -78,7 +74,7 @@ class BatchSettings:
         from ..weights import resolve_model
 
         check_postprocess(self.postprocess)
-        parts = {"model": resolve_model(self.model_for(kind)), "effect": self.effect, "postprocess": self.postprocess,
+        parts = {"model": resolve_model(self.model), "effect": self.effect, "postprocess": self.postprocess,
                  "canvas_pixels": self.canvas_pixels or ("still" if kind == "image" else "video"),
                  "mirror_average": self.mirror_for(kind)}
         if kind == "image" and self.photo_recipe != "full":   # "full" leaves earlier resume keys as they were
@@ -104,10 +100,9 @@ class FileWorker:
             from ..runtime.segmenter import Segmenter
 
             s = self.settings
-            kind = "image" if use == "still" else "video"
-            self._segmenters[use] = Segmenter(s.model_for(kind), threads=self.threads, postprocess=s.postprocess,
+            self._segmenters[use] = Segmenter(s.model, threads=self.threads, postprocess=s.postprocess,
                                               reuse_buffers=True, canvas_pixels=s.canvas_pixels or use,
-                                              mirror_average=s.mirror_for(kind),
+                                              mirror_average=s.mirror_for("image" if use == "still" else "video"),
                                               photo_recipe=s.photo_recipe)
         return self._segmenters[use]
 

@@ -38,7 +38,6 @@ from ..runtime.letterbox import ADAPTIVE_MAX_STRETCH
 from ..runtime.postprocess import MAX_FEATHER, PostProcess
 from ..runtime.segmenter import Segmenter
 from ..weights import SHIPPED
-from ..weights import default_model as shipped_default
 from .config import ServerConfig
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -122,9 +121,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app = FastAPI(title="humanseg", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Human segmentation: masks, cut-outs and background effects.")
     admitted = threading.BoundedSemaphore(cfg.workers + cfg.queue)
-    model_files, default_model = served_models(cfg.model or shipped_default("still"))
-    # the browser page runs a model live on the camera: the video default, unless --model named one
-    live_default = default_model if cfg.model else shipped_default("video")
+    model_files, default_model = served_models(cfg.model)
     segmenters: dict[str, Segmenter] = {}
     segmenters_lock = threading.Lock()
 
@@ -191,9 +188,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         not 0, /v1/segment runs each budget twice, the second time with this weight times the first map as the
         previous mask; `still_refine`: when not 0, /v1/segment refines the map with a colour-guided filter of this
         radius (a fraction of the photo's long side) unless the request gives its own `refine`; `still_zoom`: when
-        not 0, a photo whose people fill less than this share of it is segmented again close up. `default`: the
-        model /v1/segment uses when a request names none; `live_default`: the one the browser page runs on the
-        camera (the shipped model for video, or the model the service was started with)."""
+        not 0, a photo whose people fill less than this share of it is segmented again close up."""
         out = []
         for name, path in model_files.items():
             if path.is_file():
@@ -206,7 +201,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                             "input_channels": s.input_channels, "still_canvas_pixels": seg.budget(),
                             "still_canvas_budgets": seg.budgets(), "still_prior_weight": seg.prior_weight(),
                             "still_refine": seg.refine_fraction(), "still_zoom": seg.zoom_share()})
-        return {"models": out, "default": default_model, "live_default": live_default}
+        return {"models": out, "default": default_model}
 
     async def read_upload(upload: UploadFile, what: str) -> Upload:
         """Read the bytes (within the byte limit) and check the header (within the pixel limit); no decoding."""

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 @dataclass
 class ServerConfig:
-    model: str | None = None            # default model: a shipped name or an .onnx path (served under its stem);
-    #                                     None: the shipped model for photos (weights.default_model("still"))
+    model: str = "portrait"             # default model: a shipped name or an .onnx path (served under its stem)
     workers: int = 2
     queue: int = 8
     max_upload_bytes: int = 20 * 1024 * 1024

@@ -26,25 +26,15 @@ class ShippedModel:
     file: Path
     card: Path
     data_licences: str
-    use: str  # what the model is the default for, in words
-    default_for: tuple[str, ...] = ()   # the uses ("still": photos, "video": video and the webcam) it is the default of
+    use: str  # what the model is the default for
 
 
 CATALOGUE = {
     "portrait": ShippedModel("portrait", WEIGHTS_DIR / "portrait.onnx", WEIGHTS_DIR / "portrait.md",
-                             DISTILLED_DATA, "default of every command", ("still", "video")),
+                             DISTILLED_DATA, "default of every command"),
 }
 SHIPPED = {name: m.file for name, m in CATALOGUE.items()}
 DEFAULT_MODEL = "portrait"
-USES = ("still", "video")
-
-
-def default_model(use: str) -> str:
-    """The shipped model a command uses when none is named: for "still" (photos: image, eval, serve, batch images,
-    convert_image) or "video" (video, webcam, batch videos, convert_video)."""
-    if use not in USES:
-        raise ValueError(f"use {use!r}: one of {', '.join(USES)}")
-    return next((name for name, m in CATALOGUE.items() if use in m.default_for), DEFAULT_MODEL)
 
 
 def resolve_model(model: str | Path) -> Path:

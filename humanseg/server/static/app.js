@@ -150,11 +150,11 @@ async function modelListing() {
 }
 
 let session = null;
-/** Load a served model by name (default: the server's live default, its model for video) and make it the one the loop runs; the
+/** Load a served model by name (default: the server's default) and make it the one the loop runs; the
  *  previous frame's map is dropped, since it came from another model. */
 async function loadModel(name) {
   const listing = state.listing || (state.listing = await modelListing());
-  const wanted = name || listing.live_default || listing.default;
+  const wanted = name || listing.default;
   const info = listing.models.find((m) => m.name === wanted);
   if (!info) throw new Error(`the model ${wanted} is not in /v1/models (${listing.models.map((m) => m.name).join(", ")})`);
   const providers = navigator.gpu ? ["webgpu", "wasm"] : ["wasm"];
@@ -359,7 +359,7 @@ async function main() {
   await loadRuntime();
   state.listing = await modelListing();
   fillModelPicker(state.listing);
-  await loadModel(params.get("model"));   // ?model=<name>: one of /v1/models (default: the server's live default)
+  await loadModel(params.get("model"));   // ?model=<name>: one of /v1/models (default: the server's default)
   const video = $("camera");
   try {
     const width = parseInt(params.get("width") || "1280"), height = parseInt(params.get("height") || "720");
