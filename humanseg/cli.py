@@ -159,7 +159,8 @@ def effect_args(p):
     from .runtime.postprocess import MAX_FEATHER
 
     p.add_argument("--bg", default="blur",
-                   help="blur | color:#RRGGBB | transparent | mask | overlay | PATH to an image or video (default: blur)")
+                   help="blur | color:#RRGGBB | transparent | mask | overlay | PATH to an image or video (an animated "
+                        "GIF plays like a video) (default: blur)")
     p.add_argument("--blur-strength", type=blur_strength, default=None,
                    help=f"blur sigma in %% of the short side, 0 to {MAX_BLUR_STRENGTH:g} (default 3); with --bg blur")
     p.add_argument("--comments", nargs="+", default=None,

@@ -15,6 +15,7 @@ from .comments import CommentsBehind
 __all__ = ["Blur", "Color", "Image", "VideoBackground", "Transparent", "MaskOnly", "Overlay", "CommentsBehind",
            "effect_from_spec", "describe", "background_file"]
 
+BACKGROUND_VIDEO_SUFFIXES = VIDEO_SUFFIXES | {".gif"}   # an animated GIF plays behind the person, as a video
 
 
 def effect_from_spec(spec: str, blur_strength: float = 3.0, comments: list[str] | None = None):
@@ -41,7 +42,7 @@ def effect_from_spec(spec: str, blur_strength: float = 3.0, comments: list[str] 
             raise unreadable(path, exc) from exc
         if not is_file:
             raise InputError(f"--bg '{spec}': not blur, color:#RRGGBB, transparent, mask, overlay or an existing file")
-        effect = VideoBackground(path) if path.suffix.lower() in VIDEO_SUFFIXES else Image(path)
+        effect = VideoBackground(path) if path.suffix.lower() in BACKGROUND_VIDEO_SUFFIXES else Image(path)
     if comments:
         if not hasattr(effect, "background"):
             raise InputError("--comments needs a background effect (blur, color, image or video)")

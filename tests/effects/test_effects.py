@@ -154,3 +154,22 @@ def test_convert_video_plays_a_video_background_at_its_own_speed(tmp_path, segme
                   progress=False)
     levels = [round((s.mean() - 20) / 20) for s in shown]
     assert levels == [0, 0, 1, 1]     # 10 fps over a 5 fps background: each background frame twice
+
+
+def test_an_animated_gif_background_plays_and_loops(tmp_path):
+    from PIL import Image as PILImage
+
+    from humanseg.api import convert_image
+    from humanseg.effects import VideoBackground, effect_from_spec
+
+    path = tmp_path / "bg.gif"
+    frames = [PILImage.fromarray(np.full((24, 32, 3), v, np.uint8)) for v in (30, 120, 210)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    effect = effect_from_spec(str(path))
+    assert isinstance(effect, VideoBackground)       # not a still of its first frame
+    frame, mask = np.zeros((48, 64, 3), np.uint8), np.zeros((48, 64), np.float32)
+    assert [round(effect.background(frame, mask).mean()) for _ in range(4)] == [30, 120, 210, 30]
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), np.full((48, 64, 3), 90, np.uint8))
+    convert_image(photo, tmp_path / "out.png", effect_from_spec(str(path)))   # a photo gets its first frame
+    assert cv2.imread(str(tmp_path / "out.png")).shape == (48, 64, 3)
