@@ -23,10 +23,10 @@ import numpy as np
 from PIL import Image
 
 from humanseg.errors import OutputError
-from humanseg.io.folders import IMAGE_SUFFIXES
 from humanseg.io.images import atomic_write_bytes
 from humanseg.io.masks import read_person_mask
-from humanseg.training.data.clip_store import VIDEO_SUFFIXES, clip_frames
+from humanseg.io.suffixes import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from humanseg.training.data.clip_store import clip_frames
 
 
 def _scaled(image: np.ndarray, long_side: int, interpolation: int) -> np.ndarray:
