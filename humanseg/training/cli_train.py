@@ -79,6 +79,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="of the samples pasted onto a background, share shown without the person: an empty scene "
                         "whose target is background everywhere (teaches the network not to find a person in "
                         "wallpapers and walls)")
+    p.add_argument("--hard-share", type=float, default=d.hard_share,
+                   help="share of each batch's labelled photos drawn in proportion to their recent loss (photos the "
+                        "network still gets wrong come back more often; capped at 4x the mean); 0: uniform")
     p.add_argument("--hold-out-backgrounds", type=float, default=d.hold_out_backgrounds,
                    help="share of <data>/backgrounds left out of training, chosen by file name, so that "
                         "benchmarks/empty_scenes.py can measure false positives on unseen scenes")
@@ -129,7 +132,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
         webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob,
         small_person_prob=a.small_person_prob, side_cut_prob=a.side_cut_prob, self_prior_prob=a.self_prior_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
-        teacher_gate=a.teacher_gate, empty_prob=a.empty_prob, hold_out_backgrounds=a.hold_out_backgrounds,
+        teacher_gate=a.teacher_gate, empty_prob=a.empty_prob, hard_share=a.hard_share, hold_out_backgrounds=a.hold_out_backgrounds,
         matting_losses=_json("--matting-losses", a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         freeze=[c.strip() for c in a.freeze.split(",") if c.strip()],
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, amp=not a.no_amp, limit_train=a.limit_train, max_minutes=a.max_minutes,

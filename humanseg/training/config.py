@@ -27,6 +27,8 @@ class TrainConfig:
     side_cut_prob: float = 0.0           # share of photos zoomed in and pushed sideways so a side edge cuts the person
     empty_prob: float = 0.0              # of pasted samples, share shown without the person: a people-free
                                          # scene whose target is background everywhere
+    hard_share: float = 0.0              # share of the labelled samples drawn by each photo's recent loss
+                                         # (hard_examples.py); 0: all uniform
     hold_out_backgrounds: float = 0.0    # share of <data>/backgrounds left out of training (chosen by file
                                          # name, see data/sources.py), so empty scenes can be measured on them
     budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive canvas: each batch's pixel budget x a factor drawn

@@ -22,6 +22,7 @@ from .data.prefetch import Prefetcher
 from .data.sources import load_training_stores
 from .losses import MixedLoss
 from .losses.distill import SoftTargetLoss
+from .hard_examples import HardExampleTracker, per_sample_loss
 from .freeze import freeze_parts, train_mode, trainable_parameters
 from .losses.matting import MattingLoss
 from .models import create_model, input_channels, predicts_alpha
@@ -219,10 +220,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                              clip_share=cfg.clip_share, prior=input_channels(model) == 4,
                              quarter_turn_prob=cfg.quarter_turn_prob, small_person_prob=cfg.small_person_prob,
                              side_cut_prob=cfg.side_cut_prob, budget_scale=tuple(cfg.budget_scale),
-                             teacher_gate=cfg.teacher_gate, empty_prob=cfg.empty_prob,
+                             teacher_gate=cfg.teacher_gate, empty_prob=cfg.empty_prob, hard_share=cfg.hard_share,
                              matting=predicts_alpha(model))
+    hard = HardExampleTracker(len(stores.labelled)) if cfg.hard_share > 0 else None
     maker = BatchMaker(stores.labelled, batch_size, settings, cfg.seed, stores.pseudo, stores.backgrounds,
-                       stores.clips)
+                       stores.clips, hard)
 
     history = {"samples": 0, "runs": []}
     if cfg.init:
@@ -246,6 +248,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         start_epoch, best, rows = state["epoch"] + 1, state["best_miou"], state["log"]
         samples = state.get("run_samples", 0)
         history = state.get("history", history)
+        if hard is not None and "hard_examples" in state:
+            hard.load_state_dict(state["hard_examples"])
         print(f"resumed from {last_path} at epoch {start_epoch}")
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
@@ -275,6 +279,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 logits = model(batch.model_input())
             loss = batch_loss(logits.float(), batch, criterion, distill, cfg.distill_weight, matting,
                               cfg.matting_seg_weight)
+            if hard is not None:
+                hard.update(batch.index, per_sample_loss(logits, batch.labels))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -302,6 +308,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                  "best_miou": best if miou is None else max(best, miou), "log": rows, "run_samples": samples,
                  "history": history, "training_samples": history["samples"] + samples,
                  "training_runs": history["runs"] + [this_run]}
+        if hard is not None:
+            state["hard_examples"] = hard.state_dict()
         last_epoch = epoch + 1 == cfg.epochs or out_of_time
         if last_epoch or miou is not None or time.time() - saved_at >= cfg.checkpoint_minutes * 60:
             _atomic_save(state, last_path)  # --resume loses at most checkpoint_minutes (or val_every epochs)

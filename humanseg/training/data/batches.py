@@ -6,6 +6,7 @@ device type, so a run is reproducible and can resume at any step.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -17,6 +18,9 @@ from .batch_geometry import cover_maps, inside, letterbox_maps, person_maps, slo
 from .batch_photometric import photometric
 from .batch_prior import synthetic_prior
 from .tensor_store import TensorStore
+
+if TYPE_CHECKING:
+    from ..hard_examples import HardExampleTracker
 
 IGNORE = 255
 
@@ -42,6 +46,7 @@ class Batch:
     fg: torch.Tensor | None = None
     bg: torch.Tensor | None = None
     pasted: torch.Tensor | None = None
+    index: torch.Tensor | None = None   # int64 N: the labelled store's row of each sample, -1 for other stores
 
     def model_input(self) -> torch.Tensor:
         """x, with the prior as a 4th channel when there is one (channels-last memory format)."""
@@ -72,13 +77,15 @@ class BatchSettings:
     budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive: the batch's pixel budget x a factor in this range
     teacher_gate: bool = False           # with a human mask, the distillation target is the mask where they differ
     empty_prob: float = 0.0              # of pasted samples, share shown without the person (all background)
+    hard_share: float = 0.0              # share of the labelled samples drawn by recent loss (hard_examples.py)
 
 
 class BatchMaker:
     def __init__(self, labelled: TensorStore, batch_size: int, settings: BatchSettings, seed: int = 0,
                  pseudo: TensorStore | None = None, backgrounds: TensorStore | None = None,
-                 clips: TensorStore | None = None):
+                 clips: TensorStore | None = None, hard: "HardExampleTracker | None" = None):
         self.labelled, self.pseudo, self.backgrounds, self.clips = labelled, pseudo, backgrounds, clips
+        self.hard = hard if settings.hard_share > 0 else None
         self.batch_size, self.settings, self.seed = batch_size, settings, seed
         self.device = labelled.images.device
         n_pseudo = round(batch_size * settings.pseudo_share) if pseudo is not None and len(pseudo) else 0
@@ -115,13 +122,20 @@ class BatchMaker:
     def make(self, step: int) -> Batch:
         gen = self.generator(step)
         width, height = self.canvas(gen)
-        parts = [_gather(self.labelled, self.batch_size - self.n_pseudo - self.n_clips, gen)]
+        n_labelled = self.batch_size - self.n_pseudo - self.n_clips
+        n_hard = round(n_labelled * self.settings.hard_share) if self.hard is not None else 0
+        parts = [_gather(self.labelled, n_labelled - n_hard, gen)]
+        if n_hard:  # drawn only when asked, so other settings keep their random streams
+            parts.append(_gather(self.labelled, n_hard, gen, self.hard.draw(n_hard, gen)))
+        index = torch.cat([p["index"] for p in parts])
         if self.n_pseudo:
             parts.append(_gather(self.pseudo, self.n_pseudo, gen))
         if self.n_clips:
             parts.append(_gather(self.clips, self.n_clips, gen))
         sample = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-        return self.render(sample, width, height, gen)
+        batch = self.render(sample, width, height, gen)
+        batch.index = torch.cat([index, index.new_full((self.n_pseudo + self.n_clips,), -1)])
+        return batch
 
     def render(self, s: dict, width: int, height: int, gen: torch.Generator) -> Batch:
         n, device, cfg = s["images"].shape[0], self.device, self.settings
@@ -221,11 +235,13 @@ def matting_target(mask: torch.Tensor, teacher_alpha: torch.Tensor, has_gt: torc
     return torch.where(has_gt.view(n, 1, 1, 1), torch.where(agrees, teacher_alpha, mask), teacher_alpha)
 
 
-def _gather(store: TensorStore, n: int, gen: torch.Generator) -> dict:
-    idx = torch.randint(len(store), (n,), generator=gen, device=store.images.device)
+def _gather(store: TensorStore, n: int, gen: torch.Generator, idx: torch.Tensor | None = None) -> dict:
+    """n rows of the store: uniformly drawn, or the rows `idx`."""
+    if idx is None:
+        idx = torch.randint(len(store), (n,), generator=gen, device=store.images.device)
     images = store.images[idx]
     prev = store.prev[idx] if store.prev is not None else images.new_zeros((n, 1) + images.shape[2:])
-    return {"images": images, "masks": store.masks[idx], "soft": store.soft[idx], "prev": prev,
+    return {"index": idx, "images": images, "masks": store.masks[idx], "soft": store.soft[idx], "prev": prev,
             "boxes": store.boxes[idx], "person": store.person[idx], "has_gt": store.has_gt[idx],
             "has_soft": store.has_soft[idx],
             "has_prev": torch.full((n,), store.prev is not None, dtype=torch.bool, device=images.device)}
