@@ -159,8 +159,9 @@ def build_store(items: list[StoreItem], size: int = 320, threads: int = 2) -> Te
 
 
 # bump when decoding changes what a store holds for the same files (2: masks read by io/masks.py, so 0/1 and
-# 16-bit masks are person, not empty), so that caches written by an older humanseg are rebuilt, not reused
-STORE_VERSION = 2
+# 16-bit masks are person, not empty; 3: a mask drawn only in its alpha channel is person, not empty), so that
+# caches written by an older humanseg are rebuilt, not reused
+STORE_VERSION = 3
 
 
 def files_key(paths: list[Path], size: int) -> str:
