@@ -34,6 +34,21 @@ def _person_in_alpha(bgra: np.ndarray) -> bool:
     return bool((visible == visible[0]).all())
 
 
+def mask_problem(path: str | Path, person: np.ndarray | None, image_shape: tuple[int, ...]) -> str | None:
+    """The line telling why `person` (read_person_mask of `path`) cannot label an image of `image_shape`
+    (HxW...), or None when it can: the one wording of eval, training and its validation."""
+    if person is None:
+        return f"{path}: unreadable mask"
+    if person.shape != tuple(image_shape[:2]):
+        return f"{path}: {sizes('mask', person.shape, image_shape)}"
+    return None
+
+
+def sizes(what: str, shape: tuple[int, ...], image_shape: tuple[int, ...]) -> str:
+    """'mask is 64x48, image is 48x64' (width x height) for two arrays' shapes."""
+    return f"{what} is {shape[1]}x{shape[0]}, image is {image_shape[1]}x{image_shape[0]}"
+
+
 def read_person_mask(path: str | Path) -> np.ndarray | None:
     """bool HxW person of a mask file (see the module's rule); None when it cannot be read as an image."""
     raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
