@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import HumansegWarning, InputError
 from ..io.folders import Pair, find_pairs
-from ..io.images import read_image
+from ..io.images import read_image, unreadable
 from ..io.masks import mask_problem, read_person_mask, sizes
 from ..io.suffixes import IMAGE_SUFFIXES
 from ..runtime.postprocess import PostProcess
@@ -95,7 +95,14 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     "band": {...}, "band_radius", "n_images"} overall and in each such source's entry; "band" is the unknown
     band of each GT alpha (its 0 < a < 1 pixels and edge, dilated by `band_radius` px).
     """
-    pairs = find_pairs(Path(data))
+    data = Path(data)
+    if not data.is_dir():
+        raise InputError(f"{data}: {'is a file' if data.exists() else 'no such folder'}; give --data the folder that "
+                         "holds <source>/images and <source>/masks")
+    try:
+        pairs = find_pairs(data)
+    except OSError as exc:   # a folder inside that cannot be listed
+        raise unreadable(exc.filename or data, exc) from exc
     if not pairs:
         raise InputError(f"{data}: no image/mask pairs found (expected <source>/images and <source>/masks)")
     if csv_path:   # before scoring: a bad path is told at once and an input is never overwritten

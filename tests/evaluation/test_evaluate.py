@@ -205,3 +205,28 @@ def test_a_pair_that_cannot_be_scored_is_skipped_with_a_warning_and_counted(tmp_
     assert len(lines) == 6 + 1 and lines[-1] == (f"humanseg: error: {data}: none of the 6 image/mask pairs could be "
                                                  "scored (see the warnings)")
     assert not rows.exists() and not list(tmp_path.rglob("*.part"))
+
+
+def test_a_missing_data_folder_or_a_file_is_told_as_such(tmp_path, adaptive_model, capsys, monkeypatch):
+    from pathlib import Path
+
+    from humanseg.cli import main
+
+    (tmp_path / "notes.txt").write_text("x")
+    for data, why in ((tmp_path / "nosuch", "no such folder"), (tmp_path / "notes.txt", "is a file")):
+        assert main(["eval", "--model", str(adaptive_model), "--data", str(data)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"humanseg: error: {data}: {why}"), err
+    (tmp_path / "val" / "s" / "images").mkdir(parents=True)
+    (tmp_path / "val" / "s" / "masks").mkdir()
+    real = Path.iterdir
+
+    def locked(self):   # a masks folder this user may not list (tests may run as root, where chmod is ignored)
+        if self.name == "masks":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", locked)
+    assert main(["eval", "--model", str(adaptive_model), "--data", str(tmp_path / "val")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"humanseg: error: {tmp_path / 'val' / 's' / 'masks'}: permission denied; check that you can read it\n"
