@@ -14,8 +14,8 @@ from .effects import (Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Tra
 from .effects.finishing import (Foreground, Harmonize, LightWrap, PoissonBlend, base_effect, has_finishing,
                                 with_finishing)
 from .errors import HumansegError, HumansegWarning, InputError, OutputError
-from .io.images import (IMAGE_SUFFIXES, atomic_write_bytes, check_background_kept, check_output_path, read_image,
-                        unreadable, write_image)
+from .io.images import (IMAGE_SUFFIXES, atomic_write_bytes, check_background_kept, check_output_path, is_same_path,
+                        one_of, read_image, unreadable, write_image)
 from .runtime.postprocess import MAX_FEATHER, PostProcess
 from .runtime.segmenter import Segmenter, SegmentStream
 from .weights import DEFAULT_MODEL
@@ -59,8 +59,21 @@ def _check_segmenter(segmenter) -> None:
         check_postprocess(segmenter.postprocess)
 
 
+def effect_of(effect):
+    """The effect to apply: Blur() for None, effect_from_spec for a string (what the CLI's --bg takes: "blur",
+    "color:#00FF00", "transparent", a file...), the effect itself for anything callable; InputError otherwise."""
+    if effect is None:
+        return Blur()
+    if isinstance(effect, str):
+        return effect_from_spec(effect)
+    if not callable(effect):
+        raise InputError(f"effect {effect!r} is not an effect: give one such as Blur() or a --bg spec such as 'blur'")
+    return effect
+
+
 def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segmenter | None = None) -> Path:
-    """Segment one image file and write `effect(image, mask)` to `out` (atomically). Default effect: Blur().
+    """Segment one image file and write `effect(image, mask)` to `out` (atomically). Default effect: Blur();
+    a string is a --bg spec (`effect_of`).
     CommentsBehind is laid out on-screen (still=True) rather than scrolling in. Default segmenter:
     Segmenter(canvas_pixels="still"), the larger canvas budget for photos (runtime/budget.py)."""
     inp, out = Path(inp), Path(out)
@@ -68,7 +81,7 @@ def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     if out.is_dir():
         raise OutputError(f"{out}: is a folder; for a single input give an output file path (e.g. {out / inp.name}), "
                           "or give a folder as input for folder mode")
-    effect = effect or Blur()
+    effect = effect_of(effect)
     check_background_kept(background_file(effect), out)
     if isinstance(base_effect(effect), CommentsBehind) and callable(getattr(effect, "as_still", None)):
         effect = effect.as_still()   # also under finishing wrappers (Foreground, LightWrap, ...)
@@ -84,7 +97,8 @@ def convert_image(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
 def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Segmenter | None = None,
                    suffix: str | None = None, progress: bool = True) -> dict:
     """Every image in `inp` (not recursive) -> `out/<stem><suffix>`; suffix: the input's own, or .png
-    for Transparent and MaskOnly.
+    for Transparent and MaskOnly; one of IMAGE_SUFFIXES when given (OutputError before anything is written
+    otherwise). effect: as convert_image's.
 
     Resume: `out/.humanseg-resume.json` keeps, per output name, a hash of what made it: the input
     (path, size, modification time) and the settings (model file, effect, mask options). An output
@@ -108,9 +122,13 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
         raise InputError(f"{inp}: not a folder")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: output must be a folder when the input is a folder")
-    if inp.resolve() == out.resolve():
+    if is_same_path(inp, out):   # also under another name (a bind mount, a case-insensitive file system)
         raise OutputError(f"{out}: output folder is the input folder; choose another so the inputs are kept")
-    effect = effect or Blur()
+    effect = effect_of(effect)
+    if suffix is not None and suffix.lower() not in IMAGE_SUFFIXES:
+        raise OutputError(f"suffix '{suffix}': not an image type; use {one_of(IMAGE_SUFFIXES)}")
+    if suffix and suffix.lower() in {".jpg", ".jpeg"} and isinstance(base_effect(effect), Transparent):
+        raise OutputError(f"suffix '{suffix}': JPEG has no transparency; use .png for a transparent cut-out")
     segmenter = segmenter or Segmenter(canvas_pixels="still")
     _check_segmenter(segmenter)
     try:
@@ -247,11 +265,11 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     Output keeps the frame count, timestamps, frame rate, size and audio of the input. A VideoBackground
     (also under wrappers) plays at its own speed and comments scroll at their pace in seconds: each is told
     the input's frame rate (`play_at`).
-    Transparent() writes .webm (VP9 alpha), .mov (ProRes 4444) or a folder of PNGs.
+    Transparent() writes .webm (VP9 alpha), .mov (ProRes 4444) or a folder of PNGs. effect: as convert_image's.
     """
     from .io.video import process_video
 
-    effect = effect or Blur()
+    effect = effect_of(effect)
     check_background_kept(background_file(effect), out)
     if has_finishing(effect, PoissonBlend):
         raise InputError("Poisson blending is for still images (it recolours the person differently from frame to "

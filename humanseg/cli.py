@@ -468,7 +468,7 @@ def eval_args(p):
     p.add_argument("--model", default="portrait", help="shipped model name or .onnx path")
     p.add_argument("--data", required=True, type=Path,
                    help="folder of <source>/images + masks; a mask is person above 127 (0/255), or above 0 when "
-                        "its largest value is at most 127 (a 0/1 label map)")
+                        "its largest value is at most 127 (a 0/1 label map); one colour on transparency: its alpha")
     p.add_argument("--csv", type=Path, default=None,
                    help="also write per-image rows here (replaces an earlier eval's CSV, never an input or any "
                         "other file)")

@@ -86,3 +86,60 @@ def test_convert_folder_resume_keys_on_input_and_settings(tmp_path, segmenter):
     assert result["written"] == 0 and len(result["kept_existing"]) == 2
     (dst / "a.png").unlink()
     assert run(Color("#000000"))["written"] == 1
+
+
+def test_convert_folder_checks_the_suffix_before_writing_anything(tmp_path, segmenter):
+    from humanseg import Transparent
+
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.jpg"), np.zeros((20, 30, 3), np.uint8))
+    for effect, suffix, why in ((None, "png", "not an image type"), (None, ".txt", "not an image type"),
+                                (Transparent(), ".jpg", "JPEG has no transparency")):
+        with pytest.raises(OutputError, match=why):
+            convert_folder(src, tmp_path / "out", effect, segmenter, suffix=suffix, progress=False)
+        assert not (tmp_path / "out").exists()
+    assert convert_folder(src, tmp_path / "out", None, segmenter, suffix=".PNG", progress=False)["written"] == 1
+
+
+def test_convert_folder_refuses_its_input_folder_under_another_name(tmp_path, segmenter, monkeypatch):
+    import os
+
+    src = tmp_path / "Photos"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.png"), np.zeros((20, 30, 3), np.uint8))
+    (tmp_path / "photos").mkdir()   # as a case-insensitive file system or a bind mount shows one folder twice
+    real = os.path.samefile
+    monkeypatch.setattr(os.path, "samefile", lambda a, b: {str(a), str(b)} == {str(src), str(tmp_path / "photos")}
+                        or real(a, b))
+    with pytest.raises(OutputError, match="output folder is the input folder"):
+        convert_folder(src, tmp_path / "photos", None, segmenter, progress=False)
+    assert not list((tmp_path / "photos").iterdir())
+
+
+def test_an_effect_may_be_given_as_the_clis_bg_spec(tmp_path, segmenter):
+    from humanseg import convert_video
+
+    image = cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (160, 90))
+    cv2.imwrite(str(tmp_path / "in.png"), image)
+    convert_image(tmp_path / "in.png", tmp_path / "spec.png", "color:#00FF00", segmenter)
+    convert_image(tmp_path / "in.png", tmp_path / "object.png", Color("#00FF00"), segmenter)
+    assert np.array_equal(cv2.imread(str(tmp_path / "spec.png")), cv2.imread(str(tmp_path / "object.png")))
+    for bad in (5, "sepia"):
+        with pytest.raises(InputError, match="not an effect|not blur"):
+            convert_image(tmp_path / "in.png", tmp_path / "bad.png", bad, segmenter)
+        with pytest.raises(InputError, match="not an effect|not blur"):
+            convert_video(tmp_path / "in.mp4", tmp_path / "bad.mp4", bad, segmenter)
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_bad_threads_and_temporal_modes_are_one_line_errors(segmenter, tmp_path):
+    from humanseg import convert_video
+    from humanseg.errors import HumansegError, OptionError
+
+    for threads in (-1, 2.5, "4", True):
+        with pytest.raises(OptionError, match="threads"):
+            Segmenter(threads=threads)
+    assert Segmenter(threads=0).session.session.get_session_options().intra_op_num_threads >= 1
+    with pytest.raises(HumansegError, match="temporal mode"):
+        convert_video(tmp_path / "in.mp4", tmp_path / "out.mp4", segmenter=segmenter, temporal="smooth")

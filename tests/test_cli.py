@@ -128,11 +128,11 @@ def test_eval_prints_one_json_line(tiny_dataset, tmp_path):
     still = Segmenter("portrait", threads=1, canvas_pixels="still")       # the shipped model's still recipe
     recipe = ({"canvas_budgets"} if len(still.budgets()) > 1 else set()) | ({"prior_weight"} if still.prior_weight() else set()) \
         | ({"refine_fraction"} if still.refine_fraction() else set()) | ({"zoom_share"} if still.zoom_share() else set())
-    assert set(scores) == {"miou", "fg_iou", "boundary_f", "sc", "n_images", "ms_per_image", "canvas_pixels",
-                           "mirror_average", "per_source"} | recipe
+    assert set(scores) == {"miou", "fg_iou", "boundary_f", "sc", "n_images", "n_skipped", "ms_per_image",
+                           "canvas_pixels", "mirror_average", "per_source"} | recipe
     assert scores.get("canvas_budgets", [46080]) == still.budgets() and scores.get("prior_weight", 0) == still.prior_weight()
     assert scores.get("refine_fraction", 0) == still.refine_fraction() and scores.get("zoom_share", 0) == still.zoom_share()
-    assert scores["n_images"] == 4 and 0 <= scores["miou"] <= 1
+    assert scores["n_images"] == 4 and scores["n_skipped"] == 0 and 0 <= scores["miou"] <= 1
     assert scores["canvas_pixels"] == 46080           # the shipped model's still budget: 1.25 x 256 x 144
     assert scores["mirror_average"] is True           # as `humanseg image` segments a photo
     r = humanseg("eval", "--data", tiny_dataset / "val", "--photo-recipe", "fast")

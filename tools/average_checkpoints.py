@@ -3,6 +3,8 @@
     python tools/average_checkpoints.py OUT.pt runs/a/best.pt runs/b/best.pt [...]
     humanseg export OUT.pt --onnx model.onnx
 
+A file given several times counts that many times in the mean (a way to weight it); the line printed says so.
+
 See humanseg/training/checkpoint_average.py for what is averaged and what history the result carries.
 """
 from __future__ import annotations
@@ -17,6 +19,15 @@ import torch
 from humanseg.errors import OutputError
 from humanseg.io.images import atomic_write_bytes
 from humanseg.training.checkpoint_average import AverageError, average_checkpoints
+
+
+def repeated(paths: list[Path]) -> str:
+    """' (a.pt twice, b.pt 3 times)' for the files given more than once (the same file under any name), or ''."""
+    counts: dict[Path, list] = {}
+    for path in paths:
+        counts.setdefault(path.resolve(), [path, 0])[1] += 1
+    notes = [f"{path} {'twice' if n == 2 else f'{n} times'}" for path, n in counts.values() if n > 1]
+    return f" ({', '.join(notes)})" if notes else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     except (AverageError, OutputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{args.out}: mean of {len(args.checkpoints)} checkpoints ({state['model']}, "
+    print(f"{args.out}: mean of {len(args.checkpoints)} checkpoints{repeated(args.checkpoints)} ({state['model']}, "
           f"{state['training_samples']} cumulative samples)")
     return 0
 

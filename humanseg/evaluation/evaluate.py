@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..errors import InputError
+from ..errors import HumansegWarning, InputError
 from ..io.folders import Pair, find_pairs
-from ..io.images import read_image
-from ..io.masks import read_person_mask
+from ..io.images import read_image, unreadable
+from ..io.masks import mask_problem, read_person_mask, sizes
 from ..io.suffixes import IMAGE_SUFFIXES
 from ..runtime.postprocess import PostProcess
 from ..runtime.segmenter import Segmenter
@@ -22,19 +23,31 @@ from .rows_csv import check_csv_path, write_rows_csv
 def read_label(path: Path, shape: tuple[int, int]) -> np.ndarray:
     """bool HxW person label of a mask (io/masks.py): a 0/255 (or 16-bit 0/65535) mask is person above half its
     range; a label map whose largest value is at most that (0/1, or class ids) is person wherever it is above 0,
-    rather than scored as empty."""
+    rather than scored as empty. InputError (naming the file) when unreadable or not of `shape`, the image's HxW."""
     mask = read_person_mask(path)
-    if mask is None or mask.shape != shape:
-        raise InputError(f"{path}: unreadable mask or size differs from its image")
+    problem = mask_problem(path, mask, shape)
+    if problem:
+        raise InputError(problem)
     return mask
 
 
 def read_alpha(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    """An 8-bit alpha PNG as float64 HxW in [0, 1]."""
+    """An 8-bit alpha PNG as float64 HxW in [0, 1]; InputError when unreadable or not of `shape` (HxW)."""
     alpha = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if alpha is None or alpha.shape != shape:
-        raise InputError(f"{path}: unreadable alpha or size differs from its image")
+    if alpha is None:
+        raise InputError(f"{path}: unreadable alpha")
+    if alpha.shape != shape:
+        raise InputError(f"{path}: {sizes('alpha', alpha.shape, shape)}")
     return alpha_from_uint8(alpha)
+
+
+def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(uint8 HxWx3 BGR image, bool HxW label, float64 HxW alpha in [0, 1] or None where the source has none);
+    InputError naming the file that cannot be used."""
+    image = read_image(pair.image)
+    label = read_label(pair.mask, image.shape[:2])
+    alpha_path = alpha_of(pair)
+    return image, label, (None if alpha_path is None else read_alpha(alpha_path, image.shape[:2]))
 
 
 def alpha_of(pair: Pair) -> Path | None:
@@ -63,8 +76,12 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     (atomically); the path is checked before scoring (evaluation/rows_csv.py: OutputError for a folder, a
     missing folder, an input file or a file beside them, or a file that is not an earlier eval's CSV).
 
-    Returns {"miou", "fg_iou", "boundary_f", "sc", "n_images", "ms_per_image", "canvas_pixels", "mirror_average",
-    "per_source": {source: {"miou", "fg_iou", "boundary_f", "sc", "n_images"}}}; ms_per_image is the
+    A pair that cannot be scored (unreadable image, mask or alpha, or a mask or alpha of another size than its
+    image) is skipped with a HumansegWarning `skipped: <file>: mask is WxH, image is WxH` (training's wording)
+    and counted in "n_skipped"; InputError when no pair could be scored.
+
+    Returns {"miou", "fg_iou", "boundary_f", "sc", "n_images", "n_skipped", "ms_per_image", "canvas_pixels",
+    "mirror_average", "per_source": {source: {"miou", "fg_iou", "boundary_f", "sc", "n_images"}}}; ms_per_image is the
     median time of `Segmenter.segment` (pre-processing, model and resize back, no file I/O);
     canvas_pixels is the budget used (null for a fixed-canvas model; the main one where the model averages
     several, which are then listed in "canvas_budgets"); mirror_average whether each image was also
@@ -78,7 +95,14 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
     "band": {...}, "band_radius", "n_images"} overall and in each such source's entry; "band" is the unknown
     band of each GT alpha (its 0 < a < 1 pixels and edge, dilated by `band_radius` px).
     """
-    pairs = find_pairs(Path(data))
+    data = Path(data)
+    if not data.is_dir():
+        raise InputError(f"{data}: {'is a file' if data.exists() else 'no such folder'}; give --data the folder that "
+                         "holds <source>/images and <source>/masks")
+    try:
+        pairs = find_pairs(data)
+    except OSError as exc:   # a folder inside that cannot be listed
+        raise unreadable(exc.filename or data, exc) from exc
     if not pairs:
         raise InputError(f"{data}: no image/mask pairs found (expected <source>/images and <source>/masks)")
     if csv_path:   # before scoring: a bad path is told at once and an input is never overwritten
@@ -88,25 +112,29 @@ def evaluate(model: str | Path, data: str | Path, csv_path: str | Path | None = 
                           mirror_average=mirror_average, photo_recipe=photo_recipe)
     scores = ScoresBySource()
     alpha_all, alpha_by_source = MattingScores(band_radius), {}
-    rows, times = [], []
+    rows, times, skipped = [], [], 0
     for pair in pairs:
-        image = read_image(pair.image)
-        label = read_label(pair.mask, image.shape[:2])
+        try:
+            image, label, alpha = read_pair(pair)
+        except InputError as exc:   # one bad pair does not stop the others; the count is reported
+            warnings.warn(f"skipped: {exc}", HumansegWarning, stacklevel=2)
+            skipped += 1
+            continue
         t0 = time.perf_counter()
         prob = segmenter.segment(image)
         times.append(time.perf_counter() - t0)
         row = scores.add(prob >= threshold, label, source_of(pair))
-        alpha_path = alpha_of(pair)
-        if alpha_path is not None:
-            alpha = read_alpha(alpha_path, image.shape[:2])
+        if alpha is not None:
             alpha_row = alpha_all.add(prob, alpha)
             alpha_by_source.setdefault(source_of(pair), MattingScores(band_radius)).record(alpha_row)
             row.update(alpha_row)
         rows.append({"image": str(pair.image), "source": source_of(pair), **{k: round(v, 5) for k, v in row.items()}})
+    if not rows:
+        raise InputError(f"{data}: none of the {len(pairs)} image/mask pairs could be scored (see the warnings)")
     if csv_path:
         write_rows_csv(csv_path, rows)
     summary = {k: round(v, 5) for k, v in scores.all.summary().items()}
-    summary.update(n_images=len(pairs), ms_per_image=round(float(np.median(times)) * 1e3, 3),
+    summary.update(n_images=len(rows), n_skipped=skipped, ms_per_image=round(float(np.median(times)) * 1e3, 3),
                    canvas_pixels=segmenter.budget(), mirror_average=segmenter.mirror_average)
     if len(segmenter.budgets()) > 1:
         summary["canvas_budgets"] = segmenter.budgets()

@@ -1,7 +1,8 @@
 """Find image/mask pairs in `<root>/<source>/{images,masks}` trees.
 
 Mask convention: 0 = background, 255 = person (any value > 127 counts as person); label maps whose largest value
-is at most 127 (0/1) are person > 0, and 16-bit masks likewise: training, its validation and `humanseg eval` read
+is at most 127 (0/1) are person > 0, and 16-bit masks likewise; a shape drawn only in an alpha channel (one colour
+on transparency) is read from its alpha: training, its validation and `humanseg eval` read
 masks with one rule (io/masks.py).
 """
 from __future__ import annotations

@@ -32,7 +32,7 @@ class Segmenter:
 
     model: a shipped name ("portrait") or a path to an .onnx file.
     providers: ONNX Runtime providers; default picks CUDA/CoreML/DirectML when present, else CPU.
-    threads: CPU threads for the model (default: all cores, at most 4).
+    threads: CPU threads for the model, 1 or more (default, or 0: all cores, at most 4); OptionError otherwise.
     reuse_buffers: keep frame-sized buffers in the heap between frames (glibc; see runtime/allocator.py).
         Off by default: it changes the allocator of the whole process. The CLI's video, webcam and
         folder loops turn it on.

@@ -27,13 +27,14 @@ Metadata keys (written by training/export.py):
 """
 from __future__ import annotations
 
+import numbers
 import os
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, OptionError
 from ..weights import resolve_model
 from .budget import still_scales_problem
 from .postprocess import MAX_REFINE_FRACTION
@@ -58,9 +59,13 @@ class ModelSession:
     def __init__(self, model: str | Path = "portrait", providers: list[str] | None = None, threads: int | None = None):
         import onnxruntime as ort
 
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
+                                    or threads < 0):
+            raise OptionError(f"threads {threads!r}: give a whole number of CPU threads, 1 or more (None or 0: "
+                              "all cores, at most 4)")
         self.path = resolve_model(model)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        options.intra_op_num_threads = int(threads or 0) or min(os.cpu_count() or 1, 4)
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         for key, value in SESSION_CONFIG.items():

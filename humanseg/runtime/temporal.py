@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, OptionError
 
 FUSION_MODES = ("none", "ema", "flow")
 TEMPORAL_MODES = FUSION_MODES + ("prior", "prior+ema", "prior+flow")
@@ -35,11 +35,11 @@ AUTO_FOR_PLAIN_MODELS = "flow"
 
 def resolve_temporal(mode: str, input_channels: int) -> str:
     """The concrete mode for a model with `input_channels` (3 or 4) inputs; "auto" picks by the model.
-    Raises ValueError for unknown modes and InputError for a prior mode on a 3-channel model."""
+    Raises OptionError (a ValueError) for unknown modes and InputError for a prior mode on a 3-channel model."""
     if mode == AUTO:
         return AUTO_FOR_PRIOR_MODELS if input_channels == 4 else AUTO_FOR_PLAIN_MODELS
     if mode not in TEMPORAL_MODES:
-        raise ValueError(f"temporal mode must be one of {(AUTO,) + TEMPORAL_MODES}, got {mode!r}")
+        raise OptionError(f"temporal mode must be one of {', '.join((AUTO,) + TEMPORAL_MODES)}, got {mode!r}")
     if mode.startswith("prior") and input_channels != 4:
         raise InputError(f"temporal mode {mode} feeds the previous mask to the model, which needs a model with a "
                          f"4th input channel; this one has {input_channels}: use flow, ema or none")
@@ -53,7 +53,7 @@ class TemporalFilter:
     def __init__(self, mode: str = "flow", ema_weight: float = 0.5, flow_weight: float = 0.4,
                  consistency_px: float = 1.0):
         if mode not in TEMPORAL_MODES:
-            raise ValueError(f"temporal mode must be one of {TEMPORAL_MODES}, got {mode!r}")
+            raise OptionError(f"temporal mode must be one of {', '.join(TEMPORAL_MODES)}, got {mode!r}")
         self.mode = mode
         self.prior = mode.startswith("prior")
         self.fusion = mode.split("+")[1] if "+" in mode else ("none" if self.prior else mode)

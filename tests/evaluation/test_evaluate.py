@@ -168,3 +168,65 @@ def test_masks_stored_as_0_1_label_maps_are_scored_like_0_255(tiny_dataset, adap
                            ([0, 0, 0], [False, False, False])):
         cv2.imwrite(str(path), np.array([stored], np.uint8))
         assert read_label(path, (1, 3)).tolist() == [person]
+
+
+def test_a_pair_that_cannot_be_scored_is_skipped_with_a_warning_and_counted(tmp_path, adaptive_model, capsys):
+    import json
+
+    import cv2
+    import numpy as np
+
+    from humanseg.cli import main
+    from humanseg.io.folders import Pair
+    from humanseg.training.data.folders import BadSample, load_pair
+
+    data = _matting_folder(tmp_path / "val", np.random.default_rng(0))   # 6 pairs, 64x48
+    turned = data / "plain" / "masks" / "1.png"
+    cv2.imwrite(str(turned), np.zeros((64, 48), np.uint8))                # a mask of another size
+    short = data / "matched" / "alpha" / "1.png"
+    cv2.imwrite(str(short), np.zeros((40, 64), np.uint8))                 # an alpha of another size
+    rows = tmp_path / "rows.csv"
+    assert main(["eval", "--model", str(adaptive_model), "--data", str(data), "--csv", str(rows)]) == 0
+    out, err = capsys.readouterr()
+    scores = json.loads(out)
+    assert scores["n_images"] == 4 and scores["n_skipped"] == 2 and len(rows.read_text().splitlines()) == 5
+    assert scores["per_source"]["plain"]["n_images"] == 1 and scores["alpha"]["n_images"] == 3
+    assert err.splitlines() == [f"humanseg: warning: skipped: {short}: alpha is 64x40, image is 64x48",
+                                f"humanseg: warning: skipped: {turned}: mask is 48x64, image is 64x48"]
+    with pytest.raises(BadSample) as training:   # training says the same of the same pair
+        load_pair(Pair(data / "plain" / "images" / "1.png", turned))
+    assert err.splitlines()[1].endswith(f"skipped: {training.value}")
+
+    for mask in data.glob("*/masks/*.png"):   # nothing left to score: an error, exit 2, no CSV written
+        cv2.imwrite(str(mask), np.zeros((64, 48), np.uint8))
+    rows.unlink()
+    assert main(["eval", "--model", str(adaptive_model), "--data", str(data), "--csv", str(rows)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 6 + 1 and lines[-1] == (f"humanseg: error: {data}: none of the 6 image/mask pairs could be "
+                                                 "scored (see the warnings)")
+    assert not rows.exists() and not list(tmp_path.rglob("*.part"))
+
+
+def test_a_missing_data_folder_or_a_file_is_told_as_such(tmp_path, adaptive_model, capsys, monkeypatch):
+    from pathlib import Path
+
+    from humanseg.cli import main
+
+    (tmp_path / "notes.txt").write_text("x")
+    for data, why in ((tmp_path / "nosuch", "no such folder"), (tmp_path / "notes.txt", "is a file")):
+        assert main(["eval", "--model", str(adaptive_model), "--data", str(data)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"humanseg: error: {data}: {why}"), err
+    (tmp_path / "val" / "s" / "images").mkdir(parents=True)
+    (tmp_path / "val" / "s" / "masks").mkdir()
+    real = Path.iterdir
+
+    def locked(self):   # a masks folder this user may not list (tests may run as root, where chmod is ignored)
+        if self.name == "masks":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", locked)
+    assert main(["eval", "--model", str(adaptive_model), "--data", str(tmp_path / "val")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"humanseg: error: {tmp_path / 'val' / 's' / 'masks'}: permission denied; check that you can read it\n"

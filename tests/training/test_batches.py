@@ -91,6 +91,7 @@ def test_unreadable_files_are_skipped_with_their_name(tmp_path, capsys):
     assert store.names == [str(tmp_path / "s" / "images" / "a.jpg")]
     for name in ("b.jpg", "c.png", "d.png"):
         assert f"skipped: {tmp_path / 's'}" in out and name in out, name
+    assert f"skipped: {tmp_path / 's' / 'masks' / 'c.png'}: mask is 30x21, image is 30x20\n" in out  # as eval says
 
 
 def test_a_video_that_does_not_decode_is_skipped_with_its_name(tmp_path, capsys):

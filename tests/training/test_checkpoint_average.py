@@ -81,3 +81,20 @@ def test_the_tool_writes_a_new_file_and_never_overwrites_an_input(tmp_path):
     r = subprocess.run(tool + [str(tmp_path / "x.pt"), str(a), str(tmp_path / "missing.pt")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "not found" in r.stderr and not (tmp_path / "x.pt").exists()
+
+
+def test_a_checkpoint_given_twice_is_weighted_twice_and_the_tool_says_so(tmp_path):
+    a = _checkpoint(tmp_path / "a.pt", 1.0, 100)
+    b = _checkpoint(tmp_path / "b.pt", 4.0, 200)
+    tool = [sys.executable, str(REPO / "tools" / "average_checkpoints.py")]
+    r = subprocess.run(tool + [str(tmp_path / "m.pt"), str(a), str(a)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f"mean of 2 checkpoints ({a} twice) (tiny, 100 cumulative samples)" in r.stdout
+    r = subprocess.run(tool + [str(tmp_path / "w.pt"), str(a), str(b), str(tmp_path / "." / "a.pt"), str(a)],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert f"mean of 4 checkpoints ({a} 3 times) (tiny, 300 cumulative samples)" in r.stdout
+    weighted = torch.load(tmp_path / "w.pt", weights_only=False)
+    assert torch.equal(weighted["state_dict"]["conv.weight"], torch.full((2, 2), (3 * 1.0 + 4.0) / 4))
+    r = subprocess.run(tool + [str(tmp_path / "p.pt"), str(a), str(b)], capture_output=True, text=True)
+    assert "mean of 2 checkpoints (tiny," in r.stdout

@@ -12,6 +12,7 @@ from humanseg.training.data.tensor_store import StoreItem, build_store  # noqa: 
 
 PERSON = np.zeros((48, 64), bool)
 PERSON[10:40, 20:44] = True
+INK, OPAQUE = np.zeros(PERSON.shape, np.uint8), np.full(PERSON.shape, 255, np.uint8)
 
 FORMATS = {
     "0/255": PERSON.astype(np.uint8) * 255,
@@ -19,6 +20,9 @@ FORMATS = {
     "16-bit 0/65535": PERSON.astype(np.uint16) * 65535,
     "16-bit 0/1": PERSON.astype(np.uint16),
     "colour 0/255": np.dstack([PERSON.astype(np.uint8) * 255] * 3),
+    "RGBA colour 0/255, opaque": np.dstack([PERSON.astype(np.uint8) * 255] * 3 + [OPAQUE]),
+    "RGBA black, person in alpha": np.dstack([INK] * 3 + [PERSON.astype(np.uint8) * 255]),
+    "RGBA white, person in alpha": np.dstack([OPAQUE] * 3 + [PERSON.astype(np.uint8) * 255]),
 }
 
 

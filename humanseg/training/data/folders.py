@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 
 from ...io.folders import Pair, find_images, find_pairs  # noqa: F401  (re-exported)
-from ...io.masks import read_person_mask
+from ...io.masks import mask_problem, read_person_mask
 
 
 class BadSample(Exception):
@@ -19,10 +19,9 @@ def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     if image is None:
         raise BadSample(f"{pair.image}: unreadable image")
     mask = read_person_mask(pair.mask)
-    if mask is None:
-        raise BadSample(f"{pair.mask}: unreadable mask")
-    if mask.shape != image.shape[:2]:
-        raise BadSample(f"{pair.mask}: mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}")
+    problem = mask_problem(pair.mask, mask, image.shape)
+    if problem:
+        raise BadSample(problem)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), mask.astype(np.uint8)
 
 

@@ -30,7 +30,7 @@ import torch
 
 from ...errors import OptionError
 from ...io.suffixes import IMAGE_SUFFIXES
-from ...io.masks import read_person_mask
+from ...io.masks import mask_problem, read_person_mask
 from ...runtime.letterbox import PAD_VALUE, letterbox
 
 
@@ -117,8 +117,9 @@ def decode_item(item: StoreItem, size: int) -> dict | None:
     soft = np.zeros((size, size, 2), np.uint8)
     if item.mask is not None:
         person = read_person_mask(item.mask)   # 0/255, 0/1, 8 or 16 bits: as validation and `humanseg eval` read it
-        if person is None or person.shape != (h, w):
-            print(f"skipped: {item.mask}: unreadable or not the image's size")
+        problem = mask_problem(item.mask, person, image.shape)
+        if problem:
+            print(f"skipped: {problem}")
             return None
         mask, _ = letterbox(person.astype(np.uint8) * 255, (size, size), 0, cv2.INTER_LINEAR)
     if item.soft is not None:
@@ -159,8 +160,9 @@ def build_store(items: list[StoreItem], size: int = 320, threads: int = 2) -> Te
 
 
 # bump when decoding changes what a store holds for the same files (2: masks read by io/masks.py, so 0/1 and
-# 16-bit masks are person, not empty), so that caches written by an older humanseg are rebuilt, not reused
-STORE_VERSION = 2
+# 16-bit masks are person, not empty; 3: a mask drawn only in its alpha channel is person, not empty), so that
+# caches written by an older humanseg are rebuilt, not reused
+STORE_VERSION = 3
 
 
 def files_key(paths: list[Path], size: int) -> str:
