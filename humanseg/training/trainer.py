@@ -308,8 +308,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                  "best_miou": best if miou is None else max(best, miou), "log": rows, "run_samples": samples,
                  "history": history, "training_samples": history["samples"] + samples,
                  "training_runs": history["runs"] + [this_run]}
-        if hard is not None:
-            state["hard_examples"] = hard.state_dict()
+        if hard is not None:  # with the photos' names: tools/hard_photos.py lists the hardest (label audits)
+            state["hard_examples"] = {**hard.state_dict(), "names": list(stores.labelled.names)}
         last_epoch = epoch + 1 == cfg.epochs or out_of_time
         if last_epoch or miou is not None or time.time() - saved_at >= cfg.checkpoint_minutes * 60:
             _atomic_save(state, last_path)  # --resume loses at most checkpoint_minutes (or val_every epochs)

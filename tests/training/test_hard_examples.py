@@ -117,6 +117,8 @@ def test_training_feeds_losses_back_and_keeps_them_across_resume(tiny_dataset, t
     losses = state["hard_examples"]["losses"]
     seen = ~torch.isnan(losses)
     assert int(seen.sum()) >= 3 and bool((losses[seen] > 0).all())
+    names = state["hard_examples"]["names"]
+    assert len(names) == len(losses) and all(n.endswith(".jpg") for n in names)
     cfg.epochs = 3
     train(cfg, resume=True)
     after = read_checkpoint(tmp_path / "run" / "last.pt")["hard_examples"]["losses"]
@@ -132,3 +134,26 @@ def test_the_cap_holds_after_capping(values):
     assert float(w.max()) <= MAX_RATIO * float(w.mean()) * (1 + 1e-5)
     order = torch.tensor(values).argsort(descending=True)
     assert bool((w[order][1:] <= w[order][:-1] + 1e-9).all())  # the order of the losses is kept
+
+
+def test_hard_photos_lists_the_hardest_by_source(tmp_path, capsys):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    import hard_photos
+
+    names = [f"/d/train/{s}/images/{i}.jpg" for s, i in (("a", 0), ("a", 1), ("b", 2), ("b", 3))]
+    state = {"model": "m", "state_dict": {"w": torch.zeros(1)},
+             "hard_examples": {"losses": torch.tensor([0.1, 0.9, float("nan"), 0.3]), "names": names}}
+    torch.save(state, tmp_path / "last.pt")
+    assert hard_photos.main([str(tmp_path / "last.pt"), "--top", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["# a: 2 photos seen, mean loss 0.5000", "# b: 1 photos seen, mean loss 0.3000"]
+    assert out[2:] == [f"0.9000\t{names[1]}", f"0.3000\t{names[3]}"]
+    del state["hard_examples"]
+    torch.save(state, tmp_path / "plain.pt")
+    assert hard_photos.main([str(tmp_path / "plain.pt")]) == 2
+    assert "not written by a --hard-share run" in capsys.readouterr().err
+    assert hard_photos.main([str(tmp_path / "none.pt")]) == 2
+    assert "not found" in capsys.readouterr().err
