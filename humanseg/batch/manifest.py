@@ -13,7 +13,7 @@ from .outdir import file_identity, output_named
 
 MANIFEST = "manifest.jsonl"
 RESUME_JOURNAL = ".humanseg-batch-resume.jsonl"
-STATUSES = ("done", "skipped", "failed")
+STATUSES = ("done", "skipped", "failed", "ignored")
 
 
 def one_line(text: str) -> str:
@@ -23,8 +23,9 @@ def one_line(text: str) -> str:
 def make_record(inp: str, out: str | None, kind: str | None, status: str, reason: str | None, frames: int,
                 seconds: float, warnings: list[str] | None = None) -> dict:
     """One manifest line: input, output (None when no output path exists), kind ("image", "video" or None),
-    status (done, skipped, failed), reason (one line, None when done or skipped), frames written (1 for an
-    image), seconds spent on it, warnings (one line each)."""
+    status (done, skipped, failed, or ignored: a file in the input folder that is not an image or video),
+    reason (one line, None when done or skipped), frames written (1 for an image), seconds spent on it,
+    warnings (one line each)."""
     assert status in STATUSES
     return {"input": inp, "output": out, "kind": kind, "status": status, "reason": reason, "frames": int(frames),
             "seconds": round(float(seconds), 4), "warnings": list(warnings or [])}
