@@ -79,6 +79,9 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
                     recorder.report(record)
                 if plan.ignored:
                     warnings.warn(_ignored_summary(plan.ignored), HumansegWarning, stacklevel=2)
+                if not plan.jobs and not plan.rejected:
+                    where = f"{inp} lists no paths" if inp.is_file() else f"found no images or videos in {inp}"
+                    warnings.warn(f"nothing to do: {where}", HumansegWarning, stacklevel=2)
                 todo = []
                 for job in plan.jobs:
                     entry = recorder.journal.finished(job.name, job.key)

@@ -222,3 +222,12 @@ def test_an_output_that_is_another_input_is_never_written(tmp_path, capsys):
     records = {Path(r["input"]).relative_to(top).as_posix(): r for r in read_manifest(top / "out" / "manifest.jsonl")}
     assert records["x.jpg"]["status"] == "failed" and "another input of this run" in records["x.jpg"]["reason"]
     assert records["out/x.png"]["status"] == "done"   # made into top/out/out/x.png
+
+
+def test_a_folder_or_list_with_nothing_to_do_says_so(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty.txt").write_text("# nothing yet\n")
+    assert main(["batch", str(tmp_path / "empty"), str(tmp_path / "out"), *FAST]) == 0
+    assert "nothing to do: found no images or videos in" in capsys.readouterr().err
+    assert main(["batch", str(tmp_path / "empty.txt"), str(tmp_path / "out2"), *FAST]) == 0
+    assert "empty.txt lists no paths" in capsys.readouterr().err
