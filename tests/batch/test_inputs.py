@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from humanseg.batch.manifest import read_manifest
 from humanseg.cli import main
@@ -231,3 +232,24 @@ def test_a_folder_or_list_with_nothing_to_do_says_so(tmp_path, capsys):
     assert "nothing to do: found no images or videos in" in capsys.readouterr().err
     assert main(["batch", str(tmp_path / "empty.txt"), str(tmp_path / "out2"), *FAST]) == 0
     assert "empty.txt lists no paths" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("full", ["manifest.jsonl", ".humanseg-batch-resume.jsonl"])
+def test_a_full_disk_under_the_manifest_or_journal_is_a_one_line_error(tmp_path, capsys, monkeypatch, full):
+    """The manifest and the resume journal are written as the run goes: when the disk fills up under them
+    (here: /dev/full in their place) the run stops with one line naming the file, not a traceback, and no
+    output is left half-written."""
+    from humanseg.batch import manifest
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        cv2.imwrite(str(src / name), cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (80, 60)))
+    opened = manifest._open
+    monkeypatch.setattr(manifest, "_open", lambda path, mode: opened(
+        Path("/dev/full") if Path(path).name == full else path, mode))
+    assert main(["batch", str(src), str(tmp_path / "out"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"{full}: cannot write (No space left on device)" in err, err
+    assert not list((tmp_path / "out").rglob("*.part"))
