@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, OutputError
-from ..io.images import one_of
 from ..io.suffixes import GIF_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from .manifest import make_record
 
@@ -86,6 +85,7 @@ def find_inputs(inp: Path, out: Path) -> tuple[Path, list[Path], list[dict]]:
 
 
 def _walk(inp: Path, out: Path) -> tuple[list[Path], list[dict]]:
+    """(the images and videos below the folder `inp`, in order; the records of what else it holds)."""
     skip = out.resolve()
     found, left_out = [], []
 
