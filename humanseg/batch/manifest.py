@@ -13,7 +13,7 @@ from .outdir import file_identity, output_named
 
 MANIFEST = "manifest.jsonl"
 RESUME_JOURNAL = ".humanseg-batch-resume.jsonl"
-STATUSES = ("done", "skipped", "failed")
+STATUSES = ("done", "skipped", "failed", "ignored")
 
 
 def one_line(text: str) -> str:
@@ -23,18 +23,42 @@ def one_line(text: str) -> str:
 def make_record(inp: str, out: str | None, kind: str | None, status: str, reason: str | None, frames: int,
                 seconds: float, warnings: list[str] | None = None) -> dict:
     """One manifest line: input, output (None when no output path exists), kind ("image", "video" or None),
-    status (done, skipped, failed), reason (one line, None when done or skipped), frames written (1 for an
-    image), seconds spent on it, warnings (one line each)."""
+    status (done, skipped, failed, or ignored: a file in the input folder that is not an image or video),
+    reason (one line, None when done or skipped), frames written (1 for an image), seconds spent on it,
+    warnings (one line each)."""
     assert status in STATUSES
     return {"input": inp, "output": out, "kind": kind, "status": status, "reason": reason, "frames": int(frames),
             "seconds": round(float(seconds), 4), "warnings": list(warnings or [])}
+
+
+def _cannot_write(path: Path, exc: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot write ({exc.strerror or exc}); check free space and permissions")
 
 
 def _open(path: Path, mode: str):
     try:
         return open(path, mode, encoding="utf-8")
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc}); check free space and permissions") from exc
+        raise _cannot_write(path, exc) from exc
+
+
+def _close(file, path: Path) -> None:
+    """Close `file` (at `path`): lines still buffered that a full disk refuses are an OutputError."""
+    try:
+        file.close()   # closes the file even when its last flush fails
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
+
+
+def _append(file, path: Path, text: str, sync: bool = False) -> None:
+    """Write and flush `text` (whole lines) to the open `file` at `path`; a full disk is an OutputError."""
+    try:
+        file.write(text)
+        file.flush()
+        if sync:
+            os.fsync(file.fileno())
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
 
 
 class Manifest:
@@ -45,11 +69,10 @@ class Manifest:
         self._file = _open(self.path, "w")
 
     def write(self, record: dict) -> None:
-        self._file.write(json.dumps(record) + "\n")
-        self._file.flush()
+        _append(self._file, self.path, json.dumps(record) + "\n")
 
     def close(self) -> None:
-        self._file.close()
+        _close(self._file, self.path)
 
     def __enter__(self):
         return self
@@ -164,14 +187,11 @@ class ResumeJournal:
         for name in names:
             self.entries[name] = {"key": STARTED, "frames": 0}
             lines.append(json.dumps({"name": name, "key": STARTED, "frames": 0}) + "\n")
-        self._file.write("".join(lines))
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        _append(self._file, self.path, "".join(lines), sync=True)
 
     def record(self, name: str, key: str, frames: int) -> None:
         self.entries[name] = {"key": key, "frames": frames}
-        self._file.write(json.dumps({"name": name, "key": key, "frames": frames}) + "\n")
-        self._file.flush()
+        _append(self._file, self.path, json.dumps({"name": name, "key": key, "frames": frames}) + "\n")
 
     def close(self) -> None:
-        self._file.close()
+        _close(self._file, self.path)

@@ -44,7 +44,7 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
     Resume: an output is skipped when it exists and `out/.humanseg-batch-resume.jsonl` says it was made from
     this input (path, size, mtime) with these settings. The manifest (default `out/manifest.jsonl`, new each
     run) gets one JSON line per input, flushed as it finishes: input, output, kind, status (done, skipped,
-    failed), reason, frames, seconds, warnings. A bad file is a failed record, printed to stderr as it
+    failed, ignored), reason, frames, seconds, warnings. A bad file is a failed record, printed to stderr as it
     happens, never the end of the run. engine: make_engine(...) (default: local); any object with prepare(), close()
     and run(jobs, settings, report) where report(record) is called in this thread for each job.
 
@@ -54,7 +54,10 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
     folder or any other existing file there is an OutputError before anything is written, as is an output
     path that is the effect's background file.
 
-    Returns {"done", "skipped", "failed", "kept_existing", "frames", "seconds", "manifest"}.
+    Files in the folder that are not images or videos (and links to folders, not followed) are "ignored"
+    records, named in one warning; they do not make the run fail.
+
+    Returns {"done", "skipped", "failed", "ignored", "kept_existing", "frames", "seconds", "manifest"}.
     """
     inp, out = Path(inp), Path(out)
     settings = settings or BatchSettings()
@@ -72,8 +75,13 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
         with OutputLock(out):
             with Manifest(manifest_path) as records, _Recorder(records, ResumeJournal(out / RESUME_JOURNAL),
                                                                plan.jobs) as recorder:
-                for record in plan.rejected:
+                for record in plan.rejected + plan.ignored:
                     recorder.report(record)
+                if plan.ignored:
+                    warnings.warn(_ignored_summary(plan.ignored), HumansegWarning, stacklevel=2)
+                if not plan.jobs and not plan.rejected:
+                    where = f"{inp} lists no paths" if inp.is_file() else f"found no images or videos in {inp}"
+                    warnings.warn(f"nothing to do: {where}", HumansegWarning, stacklevel=2)
                 todo = []
                 for job in plan.jobs:
                     entry = recorder.journal.finished(job.name, job.key)
@@ -104,7 +112,7 @@ class _Recorder:
     def __init__(self, manifest: Manifest, journal: ResumeJournal, jobs: list):
         self.manifest, self.journal = manifest, journal
         self.jobs = {job.output: job for job in jobs}
-        self.counts = {"done": 0, "skipped": 0, "failed": 0, "kept_existing": 0, "frames": 0}
+        self.counts = {"done": 0, "skipped": 0, "failed": 0, "ignored": 0, "kept_existing": 0, "frames": 0}
         self.bar = None
         self.started = time.perf_counter()
 
@@ -133,7 +141,7 @@ class _Recorder:
             warnings.warn(note, HumansegWarning, stacklevel=2)
         if status == "failed":
             self._say(f"humanseg: failed: {record['reason']}")
-        if status != "skipped":
+        if status in ("done", "failed"):
             self.counts["frames"] += record["frames"]
             if self.bar is not None:
                 self.bar.update(1)
@@ -153,6 +161,17 @@ class _Recorder:
         if self.bar is not None:
             self.bar.close()
         self.journal.close()
+
+
+def _ignored_summary(records: list[dict], named: int = 10) -> str:
+    """One line naming the files of the input folder that batch left out (the first `named` of them)."""
+    from ..io.images import one_of
+    from .jobs import READ_SUFFIXES
+
+    paths = [r["input"] for r in records]
+    more = f" and {len(paths) - named} more" if len(paths) > named else ""
+    return (f"left out {len(paths)} path(s) that are not images or videos ({one_of(READ_SUFFIXES)}) or are links "
+            f"to folders: {', '.join(paths[:named])}{more}; the manifest has each as ignored, with why")
 
 
 def _check_manifest_path(path: Path, inp: Path, out: Path, plan) -> None:

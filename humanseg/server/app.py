@@ -38,6 +38,7 @@ from ..runtime.letterbox import ADAPTIVE_MAX_STRETCH
 from ..runtime.postprocess import MAX_FEATHER, PostProcess
 from ..runtime.segmenter import Segmenter
 from ..weights import SHIPPED
+from .body_limit import BodyLimit
 from .config import ServerConfig
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -289,6 +290,11 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
             raise ApiError(404, f"unknown model '{name}'")
         return FileResponse(model_files[name], media_type="application/octet-stream")
 
+    # added before isolation_headers, so it runs inside it: its 413 gets those headers, and the request body
+    # reaches the endpoint through it directly (BaseHTTPMiddleware would wrap its error in an ExceptionGroup)
+    app.add_middleware(BodyLimit, max_bytes=request_bytes_limit(cfg),
+                       why=f"an image and a background of at most {cfg.max_upload_bytes} bytes each")
+
     @app.middleware("http")
     async def isolation_headers(request, call_next):
         # cross-origin isolation lets onnxruntime-web use WebAssembly threads (SharedArrayBuffer)
@@ -301,6 +307,12 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="page")
     app.state.config = cfg
     return app
+
+
+def request_bytes_limit(cfg: ServerConfig) -> int:
+    """The most a /v1/segment request body may hold: an image and a background of max_upload_bytes each,
+    plus the form fields and the multipart headers (64 KiB)."""
+    return 2 * cfg.max_upload_bytes + 64 * 1024
 
 
 def served_models(model: str) -> tuple[dict[str, Path], str]:

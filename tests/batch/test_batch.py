@@ -50,7 +50,7 @@ def in_process(args: list[str]) -> list[str]:
 
 def make_tree(root: Path, extra_images: int = 0) -> dict[str, str]:
     """photos/{a.jpg,a.png (same output as a.jpg),b.jpg,broken.jpg,nested/c.png}, clips/talk.mp4, notes.txt
-    (not media, ignored) and photos/more/m*.jpg. Returns {input relative path: expected status}."""
+    (not media: an ignored record) and photos/more/m*.jpg. Returns {input relative path: expected status}."""
     img = cv2.resize(cv2.imread(str(EXAMPLE_IMAGE)), (160, 120))
     (root / "photos" / "nested").mkdir(parents=True)
     (root / "clips").mkdir()
@@ -60,7 +60,8 @@ def make_tree(root: Path, extra_images: int = 0) -> dict[str, str]:
     (root / "notes.txt").write_text("ignored")
     make_video(root / "clips" / "talk.mp4", n=10, size=(96, 64), audio=False)
     expected = {"photos/a.jpg": "done", "photos/a.png": "failed", "photos/b.jpg": "done",
-                "photos/broken.jpg": "failed", "photos/nested/c.png": "done", "clips/talk.mp4": "done"}
+                "photos/broken.jpg": "failed", "photos/nested/c.png": "done", "clips/talk.mp4": "done",
+                "notes.txt": "ignored"}
     if extra_images:
         (root / "photos" / "more").mkdir()
         for i in range(extra_images):
@@ -116,7 +117,7 @@ def test_batch_outputs_manifest_exit_status_and_resume(tmp_path, engine, capsys)
     assert main(["batch", str(src), str(out), *FAST, *in_process(engine)]) == 1
     again = by_input(read_manifest(out / "manifest.jsonl"), src)
     assert {rel: r["status"] for rel, r in again.items()} == {
-        rel: "skipped" if status == "done" else "failed" for rel, status in expected.items()}
+        rel: "skipped" if status == "done" else status for rel, status in expected.items()}
     assert again["clips/talk.mp4"]["frames"] == 10
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.png")} == made
     capsys.readouterr()
@@ -172,7 +173,7 @@ def test_ctrl_c_stops_cleanly_with_whole_records(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err[-3000:]
     lines = (out / "manifest.jsonl").read_text().splitlines()
-    assert lines and all(json.loads(line)["status"] in ("done", "failed") for line in lines)
+    assert lines and all(json.loads(line)["status"] in ("done", "failed", "ignored") for line in lines)
     for record in map(json.loads, lines):
         if record["status"] == "done":
             assert cv2.imread(record["output"]) is not None or record["kind"] == "video"

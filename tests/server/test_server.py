@@ -352,3 +352,27 @@ def test_ml_foreground_on_a_one_pixel_image(client):
                  files={"image": ("one.png", one, "image/png")})
         assert r.status_code == 200, r.text
         assert cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_UNCHANGED).shape[:2] == (1, 1)
+
+
+def test_a_request_larger_than_its_uploads_can_be_is_refused_before_it_is_read(client, monkeypatch):
+    """The service takes an image and a background of max_upload_bytes each: a larger body (here an extra part
+    that the endpoint never looks at) is a 413 from its Content-Length, before any byte is parsed or spooled
+    to disk; a body sent in chunks without a length is cut off as soon as it passes the limit."""
+    from starlette.formparsers import MultiPartParser
+
+    parsed = []
+    parse = MultiPartParser.parse
+    monkeypatch.setattr(MultiPartParser, "parse", lambda self: parsed.append(1) or parse(self))
+    files = {"image": ("a.jpg", jpeg(), "image/jpeg"), "junk": ("j.bin", b"\0" * 6_000_000, "application/octet-stream")}
+    r = client.post("/v1/segment", files=files)
+    assert r.status_code == 413 and "larger than" in r.json()["error"] and not parsed
+    assert post(client).status_code == 200 and parsed   # a request of the right size is still served
+
+    def chunks():   # a well-formed part that never ends
+        yield b'--x\r\nContent-Disposition: form-data; name="junk"; filename="j.bin"\r\n\r\n'
+        for _ in range(60):
+            yield b"\0" * 100_000
+    r = client.post("/v1/segment", content=chunks(), headers={"content-type": "multipart/form-data; boundary=x"})
+    assert r.status_code == 413 and "larger than" in r.json()["error"]
+    r = client.post("/v1/segment", content=b"x", headers={"content-length": "lots", "content-type": "text/plain"})
+    assert r.status_code == 400 and r.json()["error"]
