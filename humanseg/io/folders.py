@@ -7,9 +7,11 @@ masks with one rule (io/masks.py).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import HumansegWarning
 from .suffixes import IMAGE_SUFFIXES
 
 
@@ -30,11 +32,35 @@ def find_pairs(root: Path) -> list[Pair]:
         masks_dir = images_dir.parent / "masks"
         if not masks_dir.is_dir():
             continue
-        masks = {m.stem: m for m in masks_dir.iterdir() if m.suffix.lower() in IMAGE_SUFFIXES}
+        masks = label_files(masks_dir)
         for image in sorted(images_dir.iterdir()):
             if image.suffix.lower() in IMAGE_SUFFIXES and image.stem in masks:
                 pairs.append(Pair(image, masks[image.stem]))
     return pairs
+
+
+def label_files(folder: Path) -> dict[str, Path]:
+    """stem -> the label file (mask or teacher label) of that stem in `folder`, any image suffix in any case;
+    {} when there is no such folder. Where several files share a stem (a.png and a.jpg), the PNG is used (it is
+    lossless), else the first by name, and one HumansegWarning names them, so that what labels an image is never
+    left to the order the file system lists files in."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    by_stem: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            by_stem.setdefault(path.stem, []).append(path)
+    chosen, doubles = {}, []
+    for stem, paths in by_stem.items():
+        chosen[stem] = next((p for p in paths if p.suffix.lower() == ".png"), paths[0])
+        if len(paths) > 1:
+            doubles.append(f"{stem} ({', '.join(p.name for p in paths)}: {chosen[stem].name} used)")
+    if doubles:
+        more = f" and {len(doubles) - 3} more" if len(doubles) > 3 else ""
+        warnings.warn(f"{folder}: {len(doubles)} stems have more than one label file: {'; '.join(doubles[:3])}{more}",
+                      HumansegWarning, stacklevel=2)
+    return chosen
 
 
 def find_images(root: Path) -> list[Path]:

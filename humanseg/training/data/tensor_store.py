@@ -30,6 +30,7 @@ import torch
 
 from ...errors import OptionError
 from ...io.suffixes import IMAGE_SUFFIXES
+from ...io.folders import label_files
 from ...io.masks import mask_problem, read_person_mask
 from ...runtime.letterbox import PAD_VALUE, letterbox
 
@@ -73,14 +74,6 @@ class TensorStore:
         return sum(t.numel() * t.element_size() for t in (self.images, self.masks, self.soft))
 
 
-def _find(folder: Path, stem: str) -> Path | None:
-    for suffix in (".png", ".jpg", ".jpeg", ".bmp", ".webp"):
-        path = folder / (stem + suffix)
-        if path.is_file():
-            return path
-    return None
-
-
 def find_items(root: Path, need_mask: bool) -> list[StoreItem]:
     """Every `images/` folder below root with its sibling `masks/` and `soft/` folders.
 
@@ -88,11 +81,11 @@ def find_items(root: Path, need_mask: bool) -> list[StoreItem]:
     """
     items = []
     for images_dir in sorted(p for p in Path(root).rglob("images") if p.is_dir()):
+        masks, softs = label_files(images_dir.parent / "masks"), label_files(images_dir.parent / "soft")
         for image in sorted(images_dir.iterdir()):
             if image.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
-            mask = _find(images_dir.parent / "masks", image.stem)
-            soft = _find(images_dir.parent / "soft", image.stem)
+            mask, soft = masks.get(image.stem), softs.get(image.stem)
             if (mask if need_mask else (mask or soft)) is not None:
                 items.append(StoreItem(image, mask, soft))
     return items
