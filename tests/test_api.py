@@ -64,7 +64,7 @@ def test_convert_folder_resume_keys_on_input_and_settings(tmp_path, segmenter):
     manifest = json.loads((dst / RESUME_MANIFEST).read_text())
     assert sorted(manifest["outputs"]) == ["a.png", "b.png"]
     assert run(Color("#000000")) == {"written": 0, "skipped_existing": 2, "failed": [], "collisions": [],
-                                     "kept_existing": []}
+                                     "kept_existing": [], "left_out": []}
     # a file under an output's name that no run into this folder wrote (the user's own) is kept, not overwritten
     (dst / "a.png").unlink()
     cv2.imwrite(str(dst / "a.png"), np.zeros((5, 5, 3), np.uint8))
@@ -86,6 +86,25 @@ def test_convert_folder_resume_keys_on_input_and_settings(tmp_path, segmenter):
     assert result["written"] == 0 and len(result["kept_existing"]) == 2
     (dst / "a.png").unlink()
     assert run(Color("#000000"))["written"] == 1
+
+
+def test_convert_folder_warns_about_what_it_leaves_out_and_lists_it(tmp_path, segmenter):
+    from PIL import Image
+
+    from humanseg.errors import HumansegWarning
+
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.jpg"), np.zeros((24, 32, 3), np.uint8))
+    frames = [Image.fromarray(np.full((24, 32, 3), v, np.uint8)) for v in (0, 120)]
+    frames[0].save(src / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    (src / "notes.txt").write_text("x")
+    with pytest.warns(HumansegWarning) as caught:
+        result = convert_folder(src, tmp_path / "out", "mask", segmenter, progress=False)
+    assert len(caught) == 1 and "anim.gif" in str(caught[0].message) and "notes.txt" in str(caught[0].message)
+    assert result["written"] == 1 and result["failed"] == []
+    assert [line.split(":")[0] for line in result["left_out"]] == ["anim.gif", "notes.txt"]
+    assert "humanseg video" in result["left_out"][0]
 
 
 def test_convert_folder_checks_the_suffix_before_writing_anything(tmp_path, segmenter):
