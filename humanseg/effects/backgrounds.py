@@ -1,5 +1,6 @@
 """Effects that replace what is behind the person. Each is a callable
-`effect(frame_bgr uint8 HxWx3, mask float32 HxW in [0, 1]) -> uint8 HxWx3 (or HxWx4 for Transparent)`.
+`effect(frame_bgr uint8 HxWx3, mask float32 HxW in [0, 1]) -> uint8 HxWx3 (or HxWx4 for Transparent)`;
+a frame or mask it cannot use is an InputError (effect.py checks both for every effect).
 
 Background effects also expose `background(frame, mask)` so other effects (CommentsBehind) can
 draw on it before the person is put back on top.
@@ -13,15 +14,16 @@ import numpy as np
 
 from ..errors import InputError
 from .composite import composite
+from .effect import Effect
 
 MAX_BLUR_STRENGTH = 20.0   # % of the short side: wider blurs look no different (and 1e6 runs for minutes)
 
 
-class BackgroundEffect:
+class BackgroundEffect(Effect):
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return composite(frame, self.background(frame, mask), mask)
 
 
@@ -155,29 +157,29 @@ class VideoBackground(BackgroundEffect):
         return cover_fit(self._current, frame.shape[1], frame.shape[0])
 
 
-class Transparent:
+class Transparent(Effect):
     """The person on a transparent background: uint8 HxWx4 BGRA, alpha = mask."""
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         alpha = np.clip(mask * 255 + 0.5, 0, 255).astype(np.uint8)
         return np.dstack([frame, alpha])
 
 
-class MaskOnly:
+class MaskOnly(Effect):
     """The person map itself as a gray image (white = person), uint8 HxWx3."""
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         gray = np.clip(mask * 255 + 0.5, 0, 255).astype(np.uint8)
         return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
 
 
-class Overlay:
+class Overlay(Effect):
     """The frame with the person tinted (for checking masks). rgb: tint colour."""
 
     def __init__(self, rgb: tuple[int, int, int] = (255, 0, 128), opacity: float = 0.5):
         self.bgr = np.array(rgb[::-1], np.float32)
         self.opacity = opacity
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         tinted = np.clip(frame * (1 - self.opacity) + self.bgr * self.opacity, 0, 255).astype(np.uint8)
         return composite(tinted, frame, mask)

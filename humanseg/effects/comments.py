@@ -15,7 +15,6 @@ import numpy as np
 
 from ..errors import HumansegWarning
 from .backgrounds import BackgroundEffect, Blur
-from .composite import composite
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -116,6 +115,3 @@ class CommentsBehind(BackgroundEffect):
             cv2.putText(bg, text, (x, y), FONT, scale, self.bgr, thickness, cv2.LINE_AA)
         self._frame_index += 1
         return bg
-
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return composite(frame, self.background(frame, mask), mask)

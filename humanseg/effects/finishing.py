@@ -73,7 +73,7 @@ class Finishing(BackgroundEffect):
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.under.background(frame, mask)
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         person, background = self.layers(frame, mask)
         if background is None:   # Transparent, MaskOnly, Overlay: the person layer stands in for the frame
             return base_effect(self)(person, mask)
