@@ -236,3 +236,17 @@ def test_an_animated_gif_as_one_image_says_to_use_video(tmp_path, capsys):
                             "off")
     assert code == 0, err
     assert cv2.imread(str(tmp_path / "o.png")).shape == (24, 32, 3)
+
+
+def test_models_with_a_missing_shipped_file_prints_its_table_and_exits_non_zero(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    from humanseg import weights
+
+    gone = tmp_path / "gone.onnx"
+    monkeypatch.setitem(weights.CATALOGUE, "lost", dataclasses.replace(weights.CATALOGUE["portrait"], name="lost",
+                                                                       file=gone))
+    monkeypatch.setitem(weights.SHIPPED, "lost", gone)
+    code, out, err = run_main(capsys, "models")
+    assert out.startswith("portrait\t") and f"lost\tmissing ({gone})" in out        # the whole table first
+    assert code == 2 and len(error_lines(err)) == 1 and "lost" in err and str(gone) in err and "reinstall" in err
