@@ -271,15 +271,21 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     (also under wrappers) plays at its own speed and comments scroll at their pace in seconds: each is told
     the input's frame rate (`play_at`).
     Transparent() writes .webm (VP9 alpha), .mov (ProRes 4444) or a folder of PNGs. effect: as convert_image's.
+    A still image (by its suffix; a one-frame GIF too) is refused with InputError: use convert_image. Mask
+    options out of range are an InputError, as for convert_image.
     """
+    from .io.animation import kind_of
     from .io.video import process_video
 
+    if kind_of(Path(inp)) == "image" and Path(inp).is_file():   # a one-frame video of a photo helps no one
+        raise InputError(f"{inp}: is a still image, not a video; use `humanseg image` (or convert_image)")
     effect = effect_of(effect)
     check_background_kept(background_file(effect), out)
     if has_finishing(effect, PoissonBlend):
         raise InputError("Poisson blending is for still images (it recolours the person differently from frame to "
                          "frame); use harmonize or light wrap on video")
     segmenter = segmenter or Segmenter()
+    _check_segmenter(segmenter)
     stream = segmenter.stream(temporal)
     layer, rate = effect, None
     while layer is not None:   # a video background and scrolling comments keep their pace in seconds

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import humanseg.runtime.segmenter as segmenter_module
-from humanseg import Color, PostProcess, Segmenter, convert_folder, convert_image
+from humanseg import Color, PostProcess, Segmenter, convert_folder, convert_image, convert_video
 from humanseg.api import RESUME_MANIFEST
 from humanseg.errors import InputError, OutputError
-from tests.conftest import EXAMPLE_IMAGE
+from tests.conftest import EXAMPLE_IMAGE, EXAMPLE_VIDEO
 
 
 def test_default_segmenter_leaves_the_process_allocator_alone(monkeypatch):
@@ -44,6 +44,15 @@ def test_convert_functions_check_mask_options(tmp_path, post):
     with pytest.raises(InputError):
         convert_folder(tmp_path / "in", tmp_path / "out", segmenter=seg, progress=False)
     assert not (tmp_path / "o.jpg").exists()
+
+
+@pytest.mark.parametrize("post", [PostProcess(threshold=5), PostProcess(gate=(-1, 3)), PostProcess(refine=-1)])
+def test_convert_video_checks_mask_options(tmp_path, post):
+    """As convert_image (cheap cases only: unchecked, a huge feather would run out of memory)."""
+    with pytest.raises(InputError):   # unchecked, a threshold of 5 made every frame all background
+        convert_video(EXAMPLE_VIDEO, tmp_path / "o.mp4", segmenter=Segmenter(threads=1, postprocess=post),
+                      progress=False)
+    assert not (tmp_path / "o.mp4").exists()
 
 
 def test_convert_folder_refuses_a_file_as_output(tmp_path, segmenter):

@@ -149,7 +149,9 @@ def test_unsupported_output_types_list_what_is_accepted(tmp_path, capsys):
     code, _, err = run_main(capsys, "image", src, tmp_path / "o.gif")
     assert code == 2 and len(error_lines(err)) == 1
     assert {".tif", ".bmp"} <= IMAGE_SUFFIXES and all(suffix in err for suffix in IMAGE_SUFFIXES)
-    code, _, err = run_main(capsys, "video", src, tmp_path / "o.flv")
+    from tests.conftest import EXAMPLE_VIDEO
+
+    code, _, err = run_main(capsys, "video", EXAMPLE_VIDEO, tmp_path / "o.flv")   # a photo is refused as input
     assert code == 2 and len(error_lines(err)) == 1
     assert ".avi" in OPAQUE_SUFFIXES and all(suffix in err for suffix in OPAQUE_SUFFIXES)
 
@@ -250,3 +252,15 @@ def test_models_with_a_missing_shipped_file_prints_its_table_and_exits_non_zero(
     code, out, err = run_main(capsys, "models")
     assert out.startswith("portrait\t") and f"lost\tmissing ({gone})" in out        # the whole table first
     assert code == 2 and len(error_lines(err)) == 1 and "lost" in err and str(gone) in err and "reinstall" in err
+
+
+def test_a_still_image_given_to_video_says_to_use_image(tmp_path, capsys):
+    for still in (tiny_image(tmp_path / "photo.jpg"), gif(tmp_path / "still.gif", 1)):
+        code, _, err = run_main(capsys, "video", still, tmp_path / "o.mp4")
+        assert code == 2 and len(error_lines(err)) == 1 and "is a still image" in err and "humanseg image" in err
+        assert not (tmp_path / "o.mp4").exists()
+
+
+def test_blank_comments_are_refused_rather_than_drawing_nothing(tmp_path, capsys):
+    code, _, err = run_main(capsys, "image", tiny_image(tmp_path / "in.png"), tmp_path / "o.png", "--comments", " ")
+    assert code == 2 and len(error_lines(err)) == 1 and "blank" in err and not (tmp_path / "o.png").exists()

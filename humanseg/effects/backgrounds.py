@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .composite import composite
-from .effect import Effect
+from .effect import Effect, parse_hex_color, rgb_color, unit_value   # parse_hex_color: also for callers
 
 MAX_BLUR_STRENGTH = 20.0   # % of the short side: wider blurs look no different (and 1e6 runs for minutes)
 
@@ -64,22 +64,13 @@ class Blur(BackgroundEffect):
 
 
 class Color(BackgroundEffect):
-    """A flat colour. rgb: (r, g, b) 0-255 or '#RRGGBB'."""
+    """A flat colour. rgb: (r, g, b) 0-255 or '#RRGGBB' (InputError otherwise)."""
 
     def __init__(self, rgb: tuple[int, int, int] | str = (0, 177, 64)):
-        if isinstance(rgb, str):
-            rgb = parse_hex_color(rgb)
-        self.bgr = tuple(int(c) for c in rgb[::-1])
+        self.bgr = rgb_color(rgb)[::-1]
 
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.full_like(frame, self.bgr)
-
-
-def parse_hex_color(text: str) -> tuple[int, int, int]:
-    value = text.strip().lstrip("#")
-    if len(value) != 6 or any(c not in "0123456789abcdefABCDEF" for c in value):
-        raise InputError(f"colour '{text}' is not of the form #RRGGBB")
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
 def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -174,11 +165,12 @@ class MaskOnly(Effect):
 
 
 class Overlay(Effect):
-    """The frame with the person tinted (for checking masks). rgb: tint colour."""
+    """The frame with the person tinted (for checking masks). rgb: tint colour, (r, g, b) 0-255 or '#RRGGBB';
+    opacity in [0, 1]."""
 
-    def __init__(self, rgb: tuple[int, int, int] = (255, 0, 128), opacity: float = 0.5):
-        self.bgr = np.array(rgb[::-1], np.float32)
-        self.opacity = opacity
+    def __init__(self, rgb: tuple[int, int, int] | str = (255, 0, 128), opacity: float = 0.5):
+        self.bgr = np.array(rgb_color(rgb)[::-1], np.float32)
+        self.opacity = unit_value("overlay opacity", opacity)
 
     def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         tinted = np.clip(frame * (1 - self.opacity) + self.bgr * self.opacity, 0, 255).astype(np.uint8)

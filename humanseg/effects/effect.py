@@ -1,7 +1,7 @@
 """The base of every effect: `effect(frame, mask)` checks what it is given, in this one place, then calls
 `apply`. A mask of another size than the frame, of an integer type or with values outside [0, 1] is a
 one-line InputError naming both sizes (or the values), not a NumPy broadcasting traceback or a silently
-wrong picture."""
+wrong picture. Also the checks of the effects' own settings that several share (a colour, a value in [0, 1])."""
 from __future__ import annotations
 
 import numpy as np
@@ -56,3 +56,35 @@ def checked_inputs(frame, mask) -> tuple[np.ndarray, np.ndarray]:
 def _layout(array: np.ndarray) -> str:
     """'float64 100x80x4' (dtype and shape) for a message."""
     return f"{array.dtype} {'x'.join(map(str, array.shape)) or 'a scalar'}"
+
+
+def unit_value(name: str, value) -> float:
+    """`value` as a float in [0, 1], or InputError naming the setting (nan, text and None refused too)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} '{value}' is not a number") from None
+    if not 0.0 <= value <= 1.0:   # also refuses nan
+        raise InputError(f"{name} {value} is not in [0, 1]")
+    return value
+
+
+def parse_hex_color(text: str) -> tuple[int, int, int]:
+    """(r, g, b) 0-255 from '#RRGGBB' (the # optional); InputError otherwise."""
+    value = text.strip().lstrip("#")
+    if len(value) != 6 or any(c not in "0123456789abcdefABCDEF" for c in value):
+        raise InputError(f"colour '{text}' is not of the form #RRGGBB")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def rgb_color(value) -> tuple[int, int, int]:
+    """(r, g, b) 0-255 from '#RRGGBB' or three integers 0-255 (r, g, b); InputError otherwise."""
+    if isinstance(value, str):
+        return parse_hex_color(value)
+    try:
+        rgb = tuple(value)
+        if len(rgb) == 3 and all(float(c).is_integer() and 0 <= c <= 255 for c in rgb):
+            return tuple(int(c) for c in rgb)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise InputError(f"colour {value!r} is not #RRGGBB or three integers 0-255 (r, g, b)")

@@ -222,3 +222,27 @@ def test_an_image_effects_cannot_use_is_a_one_line_error(scene):
                         (frame[..., 0], "image is uint8 180x320"), (np.dstack([frame, mask]), "180x320x4")):
         with pytest.raises(InputError, match=says):
             Blur()(image, mask)
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda: Color((300, 0, 0)), "three integers 0-255"), (lambda: Color((-1, 0, 0)), "three integers 0-255"),
+    (lambda: Color((0, 255)), "three integers 0-255"), (lambda: Overlay(opacity=5), "opacity 5.0 is not in"),
+    (lambda: Overlay(opacity=float("nan")), "opacity nan"), (lambda: Overlay("#12345"), "#RRGGBB"),
+    (lambda: CommentsBehind(["hi"], color="#zz0000"), "#RRGGBB"), (lambda: CommentsBehind(["", "  "]), "blank"),
+    (lambda: CommentsBehind(["hi"], lanes=0), "lanes 0"), (lambda: CommentsBehind(["hi"], speed=float("nan")), "speed"),
+    (lambda: CommentsBehind(["hi"], under=Transparent()), "background effect"),
+])
+def test_effect_settings_it_cannot_use_are_one_line_errors(make, says):
+    from humanseg.errors import HumansegError
+
+    with pytest.raises(HumansegError, match=says) as caught:
+        make()
+    assert "\n" not in str(caught.value)
+
+
+def test_colours_are_taken_as_hex_or_three_integers_and_one_text_is_one_comment(scene):
+    frame, mask = scene
+    assert np.array_equal(Overlay("#FF0080")(frame, mask), Overlay((255, 0, 128))(frame, mask))
+    assert CommentsBehind(["hi"], color="#FF0000").bgr == (0, 0, 255)
+    assert Color(np.array([1, 2, 3])).bgr == (3, 2, 1)
+    assert CommentsBehind("hello there").texts == ["hello there"]   # not one comment a letter
