@@ -142,7 +142,7 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
     suffix = suffix or (".png" if isinstance(base_effect(effect), (Transparent, MaskOnly)) else None)
-    files, left_out = folder_images(inp)
+    files, left_out = folder_images(inp, out)
     if left_out:
         warnings.warn(left_out_summary(inp, left_out), HumansegWarning, stacklevel=2)
     if not files:

@@ -227,6 +227,12 @@ def test_folder_mode_names_the_first_ten_left_out_and_counts_the_rest(tmp_path, 
     warned = [line for line in err.splitlines() if line.startswith("humanseg: warning: left out")]
     assert code == 0 and len(warned) == 1 and "n09.txt" in warned[0] and "n10.txt" not in warned[0]
     assert "left out 13 entries" in warned[0] and "and 3 more" in warned[0]
+    (src / "n00.txt").unlink()   # the output folder, when it lies inside the input, is not one of them
+    tiny_image(src / "photo.png")
+    for _ in range(2):
+        code, _, err = run_main(capsys, "image", src, src / "out", "--bg", "mask", "--mirror-average", "off")
+        assert code == 0 and (src / "out" / "photo.png").is_file()
+        assert "left out 12 entries" in err and "out (a folder" not in err
 
 
 def test_an_animated_gif_as_one_image_says_to_use_video(tmp_path, capsys):

@@ -18,14 +18,17 @@ NOT_FILES = "not a file (a broken link, a socket or a device)"
 OTHERS = f"not an image by its suffix: folder mode reads {one_of(IMAGE_SUFFIXES | GIF_SUFFIXES)}"
 
 
-def folder_images(folder: Path) -> tuple[list[Path], dict[str, list[str]]]:
+def folder_images(folder: Path, output: Path | None = None) -> tuple[list[Path], dict[str, list[str]]]:
     """(the images in `folder`, in name order; {why: the names of the other entries, in name order}, hidden
-    entries aside). InputError when the folder cannot be listed."""
+    entries and the output folder, when it lies inside, aside). InputError when the folder cannot be listed."""
     images: list[Path] = []
     left_out: dict[str, list[str]] = {}
+    skip = output.resolve() if output is not None else None
     try:
         entries = sorted(p for p in Path(folder).iterdir() if not p.name.startswith("."))
         for path in entries:
+            if skip is not None and path.resolve() == skip:
+                continue
             why = _why_left_out(path)
             if why is None:
                 images.append(path)
