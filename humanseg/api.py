@@ -14,8 +14,10 @@ from .effects import (Blur, Color, CommentsBehind, Image, MaskOnly, Overlay, Tra
 from .effects.finishing import (Foreground, Harmonize, LightWrap, PoissonBlend, base_effect, has_finishing,
                                 with_finishing)
 from .errors import HumansegError, HumansegWarning, InputError, OutputError
+from .io.folder_inputs import folder_images, left_out_lines, left_out_summary
 from .io.images import (IMAGE_SUFFIXES, atomic_write_bytes, check_background_kept, check_output_path, is_same_path,
                         one_of, read_image, unreadable, write_image)
+from .io.suffixes import GIF_SUFFIXES
 from .runtime.postprocess import MAX_FEATHER, PostProcess
 from .runtime.segmenter import Segmenter, SegmentStream
 from .weights import DEFAULT_MODEL
@@ -111,9 +113,13 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     the others are not and are listed in "failed" and "collisions". Unreadable files are listed in
     "failed", not fatal; a folder with no image at all gives a HumansegWarning (the CLI prints it and exits 0).
     Default segmenter: Segmenter(canvas_pixels="still"), as convert_image.
+    A one-frame GIF is read as an image (written as .png unless `suffix` is given). Entries that are not
+    still images (an animated GIF, a video, a sub-folder: folder mode is not recursive, any other file) are
+    left out, named in one HumansegWarning with why and listed in "left_out"; hidden files are left out
+    without a word. They do not count as failed.
 
     Returns {"written": int, "skipped_existing": int, "failed": [one line each], "collisions": [one line each],
-    "kept_existing": [one line each]}.
+    "kept_existing": [one line each], "left_out": [one line each]}.
     """
     from tqdm import tqdm
 
@@ -136,17 +142,16 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
     suffix = suffix or (".png" if isinstance(base_effect(effect), (Transparent, MaskOnly)) else None)
-    try:
-        files = sorted(p for p in inp.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    except OSError as exc:
-        raise unreadable(inp, exc) from exc
+    files, left_out = folder_images(inp, out)
+    if left_out:
+        warnings.warn(left_out_summary(inp, left_out), HumansegWarning, stacklevel=2)
     if not files:
-        warnings.warn(f"no images found in {inp} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})", HumansegWarning,
-                      stacklevel=2)
+        warnings.warn(f"no images found in {inp} (looked for {', '.join(sorted(IMAGE_SUFFIXES | GIF_SUFFIXES))})",
+                      HumansegWarning, stacklevel=2)
     jobs: dict[str, Path] = {}
     collisions: list[str] = []
-    for path in files:
-        name = path.stem + (suffix or path.suffix)
+    for path in files:   # a one-frame GIF is made into .png: GIF is not a type we write
+        name = path.stem + (suffix or (path.suffix if path.suffix.lower() in IMAGE_SUFFIXES else ".png"))
         if name in jobs:
             collisions.append(f"{path.name}: not processed, it would write the same {name} as {jobs[name].name}; "
                               "rename one of them")
@@ -194,7 +199,7 @@ def convert_folder(inp: str | Path, out: str | Path, effect=None, segmenter: Seg
     finally:
         manifest.save()
     return {"written": done, "skipped_existing": skipped, "failed": failed + collisions + kept,
-            "collisions": collisions, "kept_existing": kept}
+            "collisions": collisions, "kept_existing": kept, "left_out": left_out_lines(left_out)}
 
 
 def _prior_weight(segmenter) -> float:
@@ -266,15 +271,21 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     (also under wrappers) plays at its own speed and comments scroll at their pace in seconds: each is told
     the input's frame rate (`play_at`).
     Transparent() writes .webm (VP9 alpha), .mov (ProRes 4444) or a folder of PNGs. effect: as convert_image's.
+    A still image (by its suffix; a one-frame GIF too) is refused with InputError: use convert_image. Mask
+    options out of range are an InputError, as for convert_image.
     """
+    from .io.animation import kind_of
     from .io.video import process_video
 
+    if kind_of(Path(inp)) == "image" and Path(inp).is_file():   # a one-frame video of a photo helps no one
+        raise InputError(f"{inp}: is a still image, not a video; use `humanseg image` (or convert_image)")
     effect = effect_of(effect)
     check_background_kept(background_file(effect), out)
     if has_finishing(effect, PoissonBlend):
         raise InputError("Poisson blending is for still images (it recolours the person differently from frame to "
                          "frame); use harmonize or light wrap on video")
     segmenter = segmenter or Segmenter()
+    _check_segmenter(segmenter)
     stream = segmenter.stream(temporal)
     layer, rate = effect, None
     while layer is not None:   # a video background and scrolling comments keep their pace in seconds

@@ -424,15 +424,19 @@ def cmd_webcam(a):
     return 0
 
 
-@command("models", "list the shipped models with size and input shape")
+@command("models", "list the shipped models with size and input shape (exit 2, after the list, when a shipped "
+         "model's file is missing from the installation)")
 def cmd_models(a):
+    from .errors import ModelError
     from .weights import CATALOGUE
     from .runtime.session import ModelSession
 
+    missing = []
     for name, entry in CATALOGUE.items():
         path = entry.file
         if not path.is_file():
             print(f"{name}\tmissing ({path})")
+            missing.append(f"{name} ({path})")
             continue
         s = ModelSession(name, threads=1)
         arch = s.metadata.get("humanseg.architecture", "?")
@@ -461,6 +465,10 @@ def cmd_models(a):
                   + f"; video: {s.canvas_pixels} pixels, one pass")
         print(f"  learned from: {entry.data_licences}")
         print(f"  model card: {entry.card}")
+    if missing:
+        sys.stdout.flush()   # the table first, then the one-line error
+        raise ModelError(f"shipped model file(s) missing from the installation: {', '.join(missing)}; reinstall "
+                         "humanseg")
     return 0
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import humanseg.runtime.segmenter as segmenter_module
-from humanseg import Color, PostProcess, Segmenter, convert_folder, convert_image
+from humanseg import Color, PostProcess, Segmenter, convert_folder, convert_image, convert_video
 from humanseg.api import RESUME_MANIFEST
 from humanseg.errors import InputError, OutputError
-from tests.conftest import EXAMPLE_IMAGE
+from tests.conftest import EXAMPLE_IMAGE, EXAMPLE_VIDEO
 
 
 def test_default_segmenter_leaves_the_process_allocator_alone(monkeypatch):
@@ -46,6 +46,15 @@ def test_convert_functions_check_mask_options(tmp_path, post):
     assert not (tmp_path / "o.jpg").exists()
 
 
+@pytest.mark.parametrize("post", [PostProcess(threshold=5), PostProcess(gate=(-1, 3)), PostProcess(refine=-1)])
+def test_convert_video_checks_mask_options(tmp_path, post):
+    """As convert_image (cheap cases only: unchecked, a huge feather would run out of memory)."""
+    with pytest.raises(InputError):   # unchecked, a threshold of 5 made every frame all background
+        convert_video(EXAMPLE_VIDEO, tmp_path / "o.mp4", segmenter=Segmenter(threads=1, postprocess=post),
+                      progress=False)
+    assert not (tmp_path / "o.mp4").exists()
+
+
 def test_convert_folder_refuses_a_file_as_output(tmp_path, segmenter):
     (tmp_path / "in").mkdir()
     (tmp_path / "out.jpg").write_bytes(b"x")
@@ -64,7 +73,7 @@ def test_convert_folder_resume_keys_on_input_and_settings(tmp_path, segmenter):
     manifest = json.loads((dst / RESUME_MANIFEST).read_text())
     assert sorted(manifest["outputs"]) == ["a.png", "b.png"]
     assert run(Color("#000000")) == {"written": 0, "skipped_existing": 2, "failed": [], "collisions": [],
-                                     "kept_existing": []}
+                                     "kept_existing": [], "left_out": []}
     # a file under an output's name that no run into this folder wrote (the user's own) is kept, not overwritten
     (dst / "a.png").unlink()
     cv2.imwrite(str(dst / "a.png"), np.zeros((5, 5, 3), np.uint8))
@@ -86,6 +95,25 @@ def test_convert_folder_resume_keys_on_input_and_settings(tmp_path, segmenter):
     assert result["written"] == 0 and len(result["kept_existing"]) == 2
     (dst / "a.png").unlink()
     assert run(Color("#000000"))["written"] == 1
+
+
+def test_convert_folder_warns_about_what_it_leaves_out_and_lists_it(tmp_path, segmenter):
+    from PIL import Image
+
+    from humanseg.errors import HumansegWarning
+
+    src = tmp_path / "in"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.jpg"), np.zeros((24, 32, 3), np.uint8))
+    frames = [Image.fromarray(np.full((24, 32, 3), v, np.uint8)) for v in (0, 120)]
+    frames[0].save(src / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    (src / "notes.txt").write_text("x")
+    with pytest.warns(HumansegWarning) as caught:
+        result = convert_folder(src, tmp_path / "out", "mask", segmenter, progress=False)
+    assert len(caught) == 1 and "anim.gif" in str(caught[0].message) and "notes.txt" in str(caught[0].message)
+    assert result["written"] == 1 and result["failed"] == []
+    assert [line.split(":")[0] for line in result["left_out"]] == ["anim.gif", "notes.txt"]
+    assert "humanseg video" in result["left_out"][0]
 
 
 def test_convert_folder_checks_the_suffix_before_writing_anything(tmp_path, segmenter):

@@ -75,7 +75,7 @@ def test_folder_mode_resumes_and_reports_bad_files(tmp_path):
     r = humanseg("image", src, dst)
     assert r.returncode == 1 and "broken.jpg" in r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1]) == {"written": 3, "skipped_existing": 0, "failed": 1,
-                                                             "collisions": 0, "kept_existing": 0}
+                                                             "collisions": 0, "kept_existing": 0, "left_out": 0}
     r = humanseg("image", src, dst)
     assert json.loads(r.stdout.strip().splitlines()[-1])["skipped_existing"] == 3
 
@@ -243,7 +243,7 @@ def test_folder_resume_redoes_outputs_made_with_other_settings_or_inputs(tmp_pat
     black = cv2.imread(str(dst / "a.png"))
     assert (dst / ".humanseg-resume.json").is_file()
     code, out, _ = run_main(capsys, "image", src, dst, "--bg", "color:#000000")
-    assert summary(out) == {"written": 0, "skipped_existing": 1, "failed": 0, "collisions": 0, "kept_existing": 0}
+    assert summary(out) == {"written": 0, "skipped_existing": 1, "failed": 0, "collisions": 0, "kept_existing": 0, "left_out": 0}
     code, out, _ = run_main(capsys, "image", src, dst, "--bg", "color:#FFFFFF")      # other --bg: redone
     assert summary(out)["written"] == 1
     assert cv2.imread(str(dst / "a.png")).mean() > black.mean() + 50
@@ -266,7 +266,7 @@ def test_folder_mode_never_overwrites_a_file_it_did_not_write(tmp_path, capsys):
     code, out, err = run_main(capsys, "image", src, dst, "--bg", "color:#000000")
     assert code == 1
     assert json.loads(out.strip().splitlines()[-1]) == {"written": 1, "skipped_existing": 0, "failed": 1,
-                                                         "collisions": 0, "kept_existing": 1}
+                                                         "collisions": 0, "kept_existing": 1, "left_out": 0}
     assert (dst / "phone.png").read_bytes() == b"the user's own photo"
     skipped = [line for line in err.splitlines() if line.startswith("humanseg: skipped:")]  # not the progress bar
     assert len(skipped) == 1 and "phone.png" in skipped[0] and "kept" in skipped[0]
@@ -300,7 +300,7 @@ def test_folder_inputs_writing_the_same_output_are_reported(tmp_path, capsys):
     code, out, err = run_main(capsys, "image", src, dst, "--bg", "mask")              # mask writes .png
     assert code == 1
     assert json.loads(out.strip().splitlines()[-1]) == {"written": 2, "skipped_existing": 0, "failed": 1,
-                                                         "collisions": 1, "kept_existing": 0}
+                                                         "collisions": 1, "kept_existing": 0, "left_out": 0}
     assert "x.png" in err and "x.jpg" in err and "same" in err
     assert sorted(p.name for p in dst.iterdir() if not p.name.startswith(".")) == ["x.png", "y.png"]
 

@@ -149,7 +149,9 @@ def test_unsupported_output_types_list_what_is_accepted(tmp_path, capsys):
     code, _, err = run_main(capsys, "image", src, tmp_path / "o.gif")
     assert code == 2 and len(error_lines(err)) == 1
     assert {".tif", ".bmp"} <= IMAGE_SUFFIXES and all(suffix in err for suffix in IMAGE_SUFFIXES)
-    code, _, err = run_main(capsys, "video", src, tmp_path / "o.flv")
+    from tests.conftest import EXAMPLE_VIDEO
+
+    code, _, err = run_main(capsys, "video", EXAMPLE_VIDEO, tmp_path / "o.flv")   # a photo is refused as input
     assert code == 2 and len(error_lines(err)) == 1
     assert ".avi" in OPAQUE_SUFFIXES and all(suffix in err for suffix in OPAQUE_SUFFIXES)
 
@@ -180,3 +182,91 @@ def test_blur_strength_and_light_wrap_width_work_where_they_apply(tmp_path, caps
     code, _, err = run_main(capsys, "image", src, tmp_path / "o.png", "--bg", "blur", "--blur-strength", "5",
                             "--light-wrap", "0.5", "--light-wrap-width", "3", "--mirror-average", "off")
     assert code == 0, err
+
+
+# ---- folder mode: what is not a still image is left out, never silently --------------------------
+
+def gif(path: pathlib.Path, frames: int) -> pathlib.Path:
+    from PIL import Image
+
+    pictures = [Image.fromarray(np.full((24, 32, 3), 40 * i, np.uint8)) for i in range(frames)]
+    pictures[0].save(path, save_all=frames > 1, append_images=pictures[1:], duration=100)
+    return path
+
+
+def test_folder_mode_names_what_it_leaves_out_and_reads_a_one_frame_gif(tmp_path, capsys):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    tiny_image(src / "a.png")
+    gif(src / "still.gif", 1)
+    gif(src / "moving.gif", 3)
+    (src / "notes.txt").write_text("not a photo")
+    (src / "phone.heic").write_bytes(b"\x00" * 64)
+    (src / "clip.mp4").write_bytes(b"\x00" * 64)
+    (src / "sub").mkdir()
+    (src / ".hidden.txt").write_text("kept quiet")
+    code, out, err = run_main(capsys, "image", src, dst, "--bg", "mask", "--mirror-average", "off")
+    assert code == 0 and "Traceback" not in err
+    assert json.loads(out.strip().splitlines()[-1]) == {"written": 2, "skipped_existing": 0, "failed": 0,
+                                                        "collisions": 0, "kept_existing": 0, "left_out": 5}
+    warned = [line for line in err.splitlines() if line.startswith("humanseg: warning:")]
+    assert len(warned) == 1 and "left out 5 entries" in warned[0], err
+    for name in ("moving.gif", "notes.txt", "phone.heic", "clip.mp4", "sub"):
+        assert name in warned[0]
+    assert "animated GIF" in warned[0] and "humanseg video" in warned[0] and "humanseg batch" in warned[0]
+    assert ".hidden" not in err and "still.gif" not in err and "a.png" not in err
+    assert sorted(p.name for p in dst.iterdir() if not p.name.startswith(".")) == ["a.png", "still.png"]
+
+
+def test_folder_mode_names_the_first_ten_left_out_and_counts_the_rest(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(13):
+        (src / f"n{i:02d}.txt").write_text("x")
+    code, _, err = run_main(capsys, "image", src, tmp_path / "out")
+    warned = [line for line in err.splitlines() if line.startswith("humanseg: warning: left out")]
+    assert code == 0 and len(warned) == 1 and "n09.txt" in warned[0] and "n10.txt" not in warned[0]
+    assert "left out 13 entries" in warned[0] and "and 3 more" in warned[0]
+    (src / "n00.txt").unlink()   # the output folder, when it lies inside the input, is not one of them
+    tiny_image(src / "photo.png")
+    for _ in range(2):
+        code, _, err = run_main(capsys, "image", src, src / "out", "--bg", "mask", "--mirror-average", "off")
+        assert code == 0 and (src / "out" / "photo.png").is_file()
+        assert "left out 12 entries" in err and "out (a folder" not in err
+
+
+def test_an_animated_gif_as_one_image_says_to_use_video(tmp_path, capsys):
+    code, _, err = run_main(capsys, "image", gif(tmp_path / "moving.gif", 3), tmp_path / "o.png")
+    assert code == 2 and len(error_lines(err)) == 1
+    assert "animated GIF (3 frames)" in err and "humanseg video" in err
+    assert not (tmp_path / "o.png").exists()
+    code, _, err = run_main(capsys, "image", gif(tmp_path / "still.gif", 1), tmp_path / "o.png", "--mirror-average",
+                            "off")
+    assert code == 0, err
+    assert cv2.imread(str(tmp_path / "o.png")).shape == (24, 32, 3)
+
+
+def test_models_with_a_missing_shipped_file_prints_its_table_and_exits_non_zero(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    from humanseg import weights
+
+    gone = tmp_path / "gone.onnx"
+    monkeypatch.setitem(weights.CATALOGUE, "lost", dataclasses.replace(weights.CATALOGUE["portrait"], name="lost",
+                                                                       file=gone))
+    monkeypatch.setitem(weights.SHIPPED, "lost", gone)
+    code, out, err = run_main(capsys, "models")
+    assert out.startswith("portrait\t") and f"lost\tmissing ({gone})" in out        # the whole table first
+    assert code == 2 and len(error_lines(err)) == 1 and "lost" in err and str(gone) in err and "reinstall" in err
+
+
+def test_a_still_image_given_to_video_says_to_use_image(tmp_path, capsys):
+    for still in (tiny_image(tmp_path / "photo.jpg"), gif(tmp_path / "still.gif", 1)):
+        code, _, err = run_main(capsys, "video", still, tmp_path / "o.mp4")
+        assert code == 2 and len(error_lines(err)) == 1 and "is a still image" in err and "humanseg image" in err
+        assert not (tmp_path / "o.mp4").exists()
+
+
+def test_blank_comments_are_refused_rather_than_drawing_nothing(tmp_path, capsys):
+    code, _, err = run_main(capsys, "image", tiny_image(tmp_path / "in.png"), tmp_path / "o.png", "--comments", " ")
+    assert code == 2 and len(error_lines(err)) == 1 and "blank" in err and not (tmp_path / "o.png").exists()

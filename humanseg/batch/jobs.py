@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import InputError, OutputError
+from ..io.animation import kind_of   # "image", "video" or None; a GIF by its frames
 from ..io.suffixes import GIF_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from .manifest import make_record
 
@@ -36,17 +37,6 @@ class Plan:
 def is_media(path: Path) -> bool:
     """Whether batch reads files of this suffix (images, videos, GIFs)."""
     return path.suffix.lower() in READ_SUFFIXES
-
-
-def kind_of(path: Path) -> str | None:
-    """"image", "video" or None (not a type batch reads), by suffix; a GIF by its frames: an animated one is a
-    video (made into .mp4, or .webm when transparent), a one-frame one an image (made into .png)."""
-    suffix = path.suffix.lower()
-    if suffix in GIF_SUFFIXES:
-        from ..io.animation import frame_count
-
-        return "video" if frame_count(path) > 1 else "image"
-    return "image" if suffix in IMAGE_SUFFIXES else "video" if suffix in VIDEO_SUFFIXES else None
 
 
 def check_folders(inp: Path, out: Path) -> None:

@@ -165,13 +165,12 @@ class _Recorder:
 
 def _ignored_summary(records: list[dict], named: int = 10) -> str:
     """One line naming the files of the input folder that batch left out (the first `named` of them)."""
-    from ..io.images import one_of
+    from ..io.images import one_of, some_of
     from .jobs import READ_SUFFIXES
 
     paths = [r["input"] for r in records]
-    more = f" and {len(paths) - named} more" if len(paths) > named else ""
     return (f"left out {len(paths)} path(s) that are not images or videos ({one_of(READ_SUFFIXES)}) or are links "
-            f"to folders: {', '.join(paths[:named])}{more}; the manifest has each as ignored, with why")
+            f"to folders: {some_of(paths, named)}; the manifest has each as ignored, with why")
 
 
 def _check_manifest_path(path: Path, inp: Path, out: Path, plan) -> None:

@@ -1,4 +1,4 @@
-"""Composable effects: `effect(frame_bgr, mask) -> output frame`."""
+"""Composable effects: `effect(frame_bgr, mask) -> output frame`, each an `Effect` (effect.py checks both inputs)."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,5 +1,6 @@
 """Effects that replace what is behind the person. Each is a callable
-`effect(frame_bgr uint8 HxWx3, mask float32 HxW in [0, 1]) -> uint8 HxWx3 (or HxWx4 for Transparent)`.
+`effect(frame_bgr uint8 HxWx3, mask float32 HxW in [0, 1]) -> uint8 HxWx3 (or HxWx4 for Transparent)`;
+a frame or mask it cannot use is an InputError (effect.py checks both for every effect).
 
 Background effects also expose `background(frame, mask)` so other effects (CommentsBehind) can
 draw on it before the person is put back on top.
@@ -13,15 +14,16 @@ import numpy as np
 
 from ..errors import InputError
 from .composite import composite
+from .effect import Effect, parse_hex_color, rgb_color, unit_value   # parse_hex_color: also for callers
 
 MAX_BLUR_STRENGTH = 20.0   # % of the short side: wider blurs look no different (and 1e6 runs for minutes)
 
 
-class BackgroundEffect:
+class BackgroundEffect(Effect):
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return composite(frame, self.background(frame, mask), mask)
 
 
@@ -62,22 +64,13 @@ class Blur(BackgroundEffect):
 
 
 class Color(BackgroundEffect):
-    """A flat colour. rgb: (r, g, b) 0-255 or '#RRGGBB'."""
+    """A flat colour. rgb: (r, g, b) 0-255 or '#RRGGBB' (InputError otherwise)."""
 
     def __init__(self, rgb: tuple[int, int, int] | str = (0, 177, 64)):
-        if isinstance(rgb, str):
-            rgb = parse_hex_color(rgb)
-        self.bgr = tuple(int(c) for c in rgb[::-1])
+        self.bgr = rgb_color(rgb)[::-1]
 
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.full_like(frame, self.bgr)
-
-
-def parse_hex_color(text: str) -> tuple[int, int, int]:
-    value = text.strip().lstrip("#")
-    if len(value) != 6 or any(c not in "0123456789abcdefABCDEF" for c in value):
-        raise InputError(f"colour '{text}' is not of the form #RRGGBB")
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
 def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -155,29 +148,30 @@ class VideoBackground(BackgroundEffect):
         return cover_fit(self._current, frame.shape[1], frame.shape[0])
 
 
-class Transparent:
+class Transparent(Effect):
     """The person on a transparent background: uint8 HxWx4 BGRA, alpha = mask."""
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         alpha = np.clip(mask * 255 + 0.5, 0, 255).astype(np.uint8)
         return np.dstack([frame, alpha])
 
 
-class MaskOnly:
+class MaskOnly(Effect):
     """The person map itself as a gray image (white = person), uint8 HxWx3."""
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         gray = np.clip(mask * 255 + 0.5, 0, 255).astype(np.uint8)
         return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
 
 
-class Overlay:
-    """The frame with the person tinted (for checking masks). rgb: tint colour."""
+class Overlay(Effect):
+    """The frame with the person tinted (for checking masks). rgb: tint colour, (r, g, b) 0-255 or '#RRGGBB';
+    opacity in [0, 1]."""
 
-    def __init__(self, rgb: tuple[int, int, int] = (255, 0, 128), opacity: float = 0.5):
-        self.bgr = np.array(rgb[::-1], np.float32)
-        self.opacity = opacity
+    def __init__(self, rgb: tuple[int, int, int] | str = (255, 0, 128), opacity: float = 0.5):
+        self.bgr = np.array(rgb_color(rgb)[::-1], np.float32)
+        self.opacity = unit_value("overlay opacity", opacity)
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         tinted = np.clip(frame * (1 - self.opacity) + self.bgr * self.opacity, 0, 255).astype(np.uint8)
         return composite(tinted, frame, mask)

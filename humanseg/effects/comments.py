@@ -7,15 +7,17 @@ with one `HumansegWarning` per effect naming them, instead of OpenCV's "?" marks
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 import unicodedata
 import warnings
 
 import cv2
 import numpy as np
 
-from ..errors import HumansegWarning
+from ..errors import HumansegWarning, OptionError
 from .backgrounds import BackgroundEffect, Blur
-from .composite import composite
+from .effect import rgb_color
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -47,20 +49,29 @@ class CommentsBehind(BackgroundEffect):
     rate) keeps that pace in seconds at other rates, so a 60 fps clip scrolls as fast as a 30 fps one. Make
     the effect once per video: it counts frames.
     Still (still=True; convert_image sets it): comments are laid out on-screen, spread over their lanes.
-    color: (r, g, b) 0-255.
+    texts: the comments (one string is one comment); color: (r, g, b) 0-255 or '#RRGGBB'; speed: a finite
+    number (negative scrolls right); lanes: 1 or more. Settings it cannot use are an OptionError.
     """
 
-    def __init__(self, texts: list[str], under: BackgroundEffect | None = None, speed: float = 0.006,
-                 lanes: int = 6, color: tuple[int, int, int] = (255, 255, 255), still: bool = False):
-        if not texts:
-            raise ValueError("CommentsBehind needs at least one text")
-        if lanes < 1:
-            raise ValueError("lanes must be at least 1")
-        self.texts = list(texts)
-        self.under = under or Blur()
+    def __init__(self, texts: list[str] | str, under: BackgroundEffect | None = None, speed: float = 0.006,
+                 lanes: int = 6, color: tuple[int, int, int] | str = (255, 255, 255), still: bool = False):
+        texts = [texts] if isinstance(texts, str) else list(texts)   # not one comment a letter
+        if not any(isinstance(t, str) and t.strip() for t in texts):
+            raise OptionError("comments: give at least one text that is not blank")
+        if not all(isinstance(t, str) for t in texts):
+            raise OptionError(f"comments: {texts!r} are not all texts")
+        if not (isinstance(lanes, numbers.Integral) and lanes >= 1):
+            raise OptionError(f"comments: lanes {lanes!r} must be an integer, 1 or more")
+        if not (isinstance(speed, numbers.Real) and math.isfinite(speed)):
+            raise OptionError(f"comments: speed {speed!r} is not a finite number")
+        under = Blur() if under is None else under
+        if not hasattr(under, "background"):
+            raise OptionError("comments need a background effect under them (blur, color, image or video)")
+        self.texts = texts
+        self.under = under
         self.speed = float(speed)
         self.lanes = int(lanes)
-        self.bgr = tuple(int(c) for c in color[::-1])
+        self.bgr = rgb_color(color)[::-1]
         self.still = bool(still)
         self._drawn = []
         dropped: set[str] = set()
@@ -116,6 +127,3 @@ class CommentsBehind(BackgroundEffect):
             cv2.putText(bg, text, (x, y), FONT, scale, self.bgr, thickness, cv2.LINE_AA)
         self._frame_index += 1
         return bg
-
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return composite(frame, self.background(frame, mask), mask)

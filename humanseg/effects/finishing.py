@@ -30,19 +30,10 @@ from ..errors import InputError
 from ..matting.foreground import CLEAR, FOREGROUND_METHODS, ML_INSTALL, bounding_slices as _box, estimate_foreground
 from .backgrounds import BackgroundEffect, MaskOnly
 from .composite import composite
+from .effect import unit_value
 
 LIGHT_WRAP_WIDTH = 1.5      # % of the short side
 MAX_LIGHT_WRAP_WIDTH = 20.0
-
-
-def _check_unit(name: str, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} '{value}' is not a number") from None
-    if not 0.0 <= value <= 1.0:   # also refuses nan
-        raise InputError(f"{name} {value} is not in [0, 1]")
-    return value
 
 
 class Finishing(BackgroundEffect):
@@ -73,7 +64,7 @@ class Finishing(BackgroundEffect):
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.under.background(frame, mask)
 
-    def __call__(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         person, background = self.layers(frame, mask)
         if background is None:   # Transparent, MaskOnly, Overlay: the person layer stands in for the frame
             return base_effect(self)(person, mask)
@@ -147,7 +138,7 @@ class Harmonize(Finishing):
 
     def __init__(self, under, strength: float = 0.5):
         super().__init__(under)
-        self.strength = _check_unit("harmonize", strength)
+        self.strength = unit_value("harmonize", strength)
 
     @staticmethod
     def _stats(bgr: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,7 +206,7 @@ class LightWrap(Finishing):
 
     def __init__(self, under, strength: float = 0.5, width: float = LIGHT_WRAP_WIDTH):
         super().__init__(under)
-        self.strength = _check_unit("light wrap", strength)
+        self.strength = unit_value("light wrap", strength)
         try:
             width = float(width)
         except (TypeError, ValueError):
@@ -264,10 +255,10 @@ def with_finishing(effect, foreground: str = "none", harmonize: float = 0.0, poi
         raise InputError(f"foreground '{foreground}' is not one of {', '.join(FOREGROUND_METHODS)}")
     if foreground != "none":
         effect = Foreground(effect, foreground)
-    if _check_unit("harmonize", harmonize) > 0:
+    if unit_value("harmonize", harmonize) > 0:
         effect = Harmonize(effect, harmonize)
     if poisson:
         effect = PoissonBlend(effect)
-    if _check_unit("light wrap", light_wrap) > 0:
+    if unit_value("light wrap", light_wrap) > 0:
         effect = LightWrap(effect, light_wrap, light_wrap_width)
     return effect

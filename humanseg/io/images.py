@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError, OutputError
-from .suffixes import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from .suffixes import GIF_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 MAX_PIXELS = 120_000_000  # ~ 11000 x 11000; larger images are refused with a clear message
 
@@ -17,6 +17,12 @@ def one_of(suffixes) -> str:
     """'.a, .b or .c': file types for a message, in name order."""
     names = sorted(suffixes)
     return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def some_of(names: list[str], shown: int = 10) -> str:
+    """'a, b, c and 7 more': the first `shown` of `names`, in their order, and how many others, for a message."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{', '.join(names[:shown])}{more}"
 
 
 def to_bgr8(image: np.ndarray) -> np.ndarray:
@@ -56,7 +62,8 @@ def check_input_file(path: Path, what: str) -> None:
 
 def read_image(path: str | Path) -> np.ndarray:
     """uint8 HxWx3 BGR, upright (EXIF orientation applied, as photo viewers show it); raises InputError
-    naming the file for anything unusable. The pixel limit is checked on the header, before decoding."""
+    naming the file for anything unusable (an animated GIF too; a one-frame GIF is an image). The pixel limit
+    is checked on the header, before decoding."""
     from .image_bytes import decode_upright, read_header
 
     path = Path(path)
@@ -69,6 +76,12 @@ def read_image(path: str | Path) -> np.ndarray:
     too_large = f"larger than the {MAX_PIXELS // 1_000_000} MP limit; downscale it first"
     if header is not None and header.pixels > MAX_PIXELS:
         raise InputError(f"{path}: image is {header.describe()}, {too_large}")
+    if path.suffix.lower() in GIF_SUFFIXES and header is not None:   # OpenCV would read its first frame only
+        from .animation import frame_count
+
+        if (frames := frame_count(path)) > 1:
+            raise InputError(f"{path}: is an animated GIF ({frames} frames), not a still image; use `humanseg video` "
+                             "(or convert_video), or `humanseg batch` for a folder")
     image = decode_upright(data, header.orientation if header else 1)
     if image is None:
         if path.suffix.lower() in VIDEO_SUFFIXES:

@@ -116,6 +116,10 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         if missing:
             print(f"humanseg: warning: page and /docs assets are not built ({', '.join(missing)} missing "
                   f"from {STATIC_DIR / 'vendor'}); build them with `{BUILD_ASSETS}`", file=sys.stderr, flush=True)
+        lost = [f"{name} ({path})" for name, path in model_files.items() if not path.is_file()]
+        if lost:
+            print(f"humanseg: warning: model file(s) missing: {', '.join(lost)}; requests for them get 500 "
+                  "(reinstall humanseg)", file=sys.stderr, flush=True)
         yield
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -126,18 +130,26 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     segmenters: dict[str, Segmenter] = {}
     segmenters_lock = threading.Lock()
 
-    def segmenter_for(name: str) -> Segmenter:
-        if name not in model_files:
-            raise ApiError(404, f"unknown model '{name}'; GET /v1/models lists them")
+    def load(name: str) -> Segmenter:
+        """The segmenter of a served model, made on first use; ModelError when its file cannot be loaded."""
         with segmenters_lock:
             if name not in segmenters:
-                segmenters[name] = Segmenter(model_files[name], threads=cfg.threads_per_worker,
-                                             canvas_pixels=cfg.canvas_pixels or "still",
+                path = model_files[name]   # a shipped model by its name, so that a lost file is said to be one
+                segmenters[name] = Segmenter(name if path == SHIPPED.get(name) else path,
+                                             threads=cfg.threads_per_worker, canvas_pixels=cfg.canvas_pixels or "still",
                                              mirror_average=cfg.mirror_average is not False,
                                              photo_recipe=cfg.photo_recipe)
             return segmenters[name]
 
-    segmenter_for(default_model)  # load the default model at start-up, not on the first request
+    def segmenter_for(name: str) -> Segmenter:
+        if name not in model_files:
+            raise ApiError(404, f"unknown model '{name}'; GET /v1/models lists them")
+        try:
+            return load(name)
+        except ModelError as exc:   # a shipped file lost from the installation, a foreign file: the server's fault
+            raise ApiError(500, str(exc)) from exc
+
+    load(default_model)  # load the default model at start-up, not on the first request (ModelError: not started)
 
     @app.exception_handler(ApiError)
     async def api_error(_, exc: ApiError):

@@ -173,3 +173,76 @@ def test_an_animated_gif_background_plays_and_loops(tmp_path):
     cv2.imwrite(str(photo), np.full((48, 64, 3), 90, np.uint8))
     convert_image(photo, tmp_path / "out.png", effect_from_spec(str(path)))   # a photo gets its first frame
     assert cv2.imread(str(tmp_path / "out.png")).shape == (48, 64, 3)
+
+
+def every_effect(tmp_path):
+    """One of each effect and finishing wrapper, as the API makes them."""
+    from humanseg.effects.finishing import with_finishing
+
+    cv2.imwrite(str(tmp_path / "bg.png"), np.full((20, 30, 3), 90, np.uint8))
+    return [Blur(), Color("#00FF00"), Transparent(), MaskOnly(), Overlay(), Image(tmp_path / "bg.png"),
+            CommentsBehind(["hi"], under=Color((0, 0, 0))), with_finishing(Blur(), "fast", 0.5, True, 0.5),
+            with_finishing(Transparent(), "fast")]
+
+
+@pytest.mark.parametrize("mask_shape", [(90, 160), (320, 180), (180, 320, 3), (180,)])
+def test_a_mask_of_another_size_is_a_one_line_error_naming_both_sizes(scene, tmp_path, mask_shape):
+    frame, _ = scene
+    for effect in every_effect(tmp_path):
+        with pytest.raises(InputError) as caught:
+            effect(frame, np.zeros(mask_shape, np.float32))
+        message = str(caught.value)
+        assert "\n" not in message and "the image is 320x180" in message, (effect, message)
+        if len(mask_shape) == 2:
+            assert f"mask is {mask_shape[1]}x{mask_shape[0]}" in message
+
+
+@pytest.mark.parametrize("mask, says", [(np.full((180, 320), 255, np.uint8), "mask is uint8"),
+                                        (np.full((180, 320), 3.0, np.float32), "from 3 to 3"),
+                                        (np.full((180, 320), -0.5), "from -0.5 to -0.5"),
+                                        (np.full((180, 320), np.nan, np.float32), "NaN")])
+def test_a_mask_of_another_type_or_range_is_a_one_line_error(scene, tmp_path, mask, says):
+    frame, _ = scene
+    for effect in every_effect(tmp_path):
+        with pytest.raises(InputError, match=says):
+            effect(frame, mask)
+
+
+def test_bool_float64_and_one_channel_masks_are_the_same_mask(scene, tmp_path):
+    frame, mask = scene
+    for effect in every_effect(tmp_path)[:5]:   # the ones that keep no state between frames
+        expected = effect(frame, mask)
+        for same in (mask > 0.5, mask.astype(np.float64), mask[..., None], mask * 1.0005):
+            assert np.array_equal(effect(frame, same), expected), effect
+
+
+def test_an_image_effects_cannot_use_is_a_one_line_error(scene):
+    frame, mask = scene
+    for image, says in ((frame.astype(np.float32), "image is float32 180x320x3"),
+                        (frame[..., 0], "image is uint8 180x320"), (np.dstack([frame, mask]), "180x320x4")):
+        with pytest.raises(InputError, match=says):
+            Blur()(image, mask)
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda: Color((300, 0, 0)), "three integers 0-255"), (lambda: Color((-1, 0, 0)), "three integers 0-255"),
+    (lambda: Color((0, 255)), "three integers 0-255"), (lambda: Overlay(opacity=5), "opacity 5.0 is not in"),
+    (lambda: Overlay(opacity=float("nan")), "opacity nan"), (lambda: Overlay("#12345"), "#RRGGBB"),
+    (lambda: CommentsBehind(["hi"], color="#zz0000"), "#RRGGBB"), (lambda: CommentsBehind(["", "  "]), "blank"),
+    (lambda: CommentsBehind(["hi"], lanes=0), "lanes 0"), (lambda: CommentsBehind(["hi"], speed=float("nan")), "speed"),
+    (lambda: CommentsBehind(["hi"], under=Transparent()), "background effect"),
+])
+def test_effect_settings_it_cannot_use_are_one_line_errors(make, says):
+    from humanseg.errors import HumansegError
+
+    with pytest.raises(HumansegError, match=says) as caught:
+        make()
+    assert "\n" not in str(caught.value)
+
+
+def test_colours_are_taken_as_hex_or_three_integers_and_one_text_is_one_comment(scene):
+    frame, mask = scene
+    assert np.array_equal(Overlay("#FF0080")(frame, mask), Overlay((255, 0, 128))(frame, mask))
+    assert CommentsBehind(["hi"], color="#FF0000").bgr == (0, 0, 255)
+    assert Color(np.array([1, 2, 3])).bgr == (3, 2, 1)
+    assert CommentsBehind("hello there").texts == ["hello there"]   # not one comment a letter

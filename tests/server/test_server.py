@@ -376,3 +376,22 @@ def test_a_request_larger_than_its_uploads_can_be_is_refused_before_it_is_read(c
     assert r.status_code == 413 and "larger than" in r.json()["error"]
     r = client.post("/v1/segment", content=b"x", headers={"content-length": "lots", "content-type": "text/plain"})
     assert r.status_code == 400 and r.json()["error"]
+
+
+def test_a_shipped_model_whose_file_is_missing_is_a_clear_error(tiny_prior_model, tmp_path, monkeypatch, capsys):
+    """The installation lost portrait.onnx: the server still starts with another default model, says so, and a
+    request for the lost model is a one-line 500 naming it, not a traceback."""
+    from humanseg import weights
+    from humanseg.errors import ModelError
+
+    monkeypatch.setitem(weights.SHIPPED, "portrait", tmp_path / "gone" / "portrait.onnx")
+    with pytest.raises(ModelError, match="shipped model 'portrait' is missing"):   # the default: refused at start
+        create_app(ServerConfig(workers=1, queue=1))
+    with TestClient(create_app(ServerConfig(model=str(tiny_prior_model), workers=1, queue=1)),
+                    raise_server_exceptions=False) as client:
+        assert "portrait" in capsys.readouterr().err   # the operator is told at start-up
+        r = post(client, {"model": "portrait", "return": "mask"})
+        assert r.status_code == 500 and "shipped model 'portrait' is missing" in r.json()["error"]
+        assert "Traceback" not in r.text and "\n" not in r.json()["error"]
+        assert post(client, {"return": "mask"}).status_code == 200                  # the default still works
+        assert [m["name"] for m in client.get("/v1/models").json()["models"]] == ["tiny-prior"]
