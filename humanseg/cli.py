@@ -401,15 +401,25 @@ def cmd_batch(a):
     return 1 if summary["failed"] else 0
 
 
+def camera_index(text: str) -> int:
+    from .io.webcam import MAX_CAMERA_INDEX
+
+    value = non_negative_int(text)
+    if value > MAX_CAMERA_INDEX:
+        raise argparse.ArgumentTypeError(f"{text} is not a camera index (0 to {MAX_CAMERA_INDEX})")
+    return value
+
+
 def webcam_args(p):
-    p.add_argument("--camera", type=non_negative_int, default=0, help="camera index (default 0)")
+    p.add_argument("--camera", type=camera_index, default=0, help="camera index (default 0)")
     p.add_argument("--virtual-cam", action="store_true", help="send frames to a virtual camera (needs pyvirtualcam)")
     p.add_argument("--max-frames", type=non_negative_int, default=0, help="stop after N frames (0: until q or Ctrl-C)")
     p.add_argument("--preview", choices=["auto", "window", "browser", "none"], default="auto",
                    help="where to show the frames: an OpenCV window, a local browser page (MJPEG), or none "
                         "(with --virtual-cam); auto: a window if OpenCV can open one, else the browser (default)")
-    p.add_argument("--preview-port", type=port_or_any, default=0,
-                   help="port of the browser preview (default 0: any free port)")
+    p.add_argument("--preview-port", type=port_or_any, default=None,
+                   help="port of the browser preview (default: any free port); with --preview auto it asks for the "
+                        "browser page")
 
 
 @command("webcam", "live background effect on a camera, shown in a window or a local browser page and/or "
@@ -419,8 +429,11 @@ def cmd_webcam(a):
     from .io.webcam import run_webcam
 
     segmenter = _segmenter(a, "video", reuse_buffers=True)
-    run_webcam(a.camera, _effect(a, "webcam"), segmenter, a.temporal, a.virtual_cam, a.max_frames,
-               a.preview, a.preview_port)
+    try:
+        run_webcam(a.camera, _effect(a, "webcam"), segmenter, a.temporal, a.virtual_cam, a.max_frames,
+                   a.preview, a.preview_port)
+    except KeyboardInterrupt:   # the way to stop it (camera, preview and virtual camera are closed by then)
+        print("humanseg: webcam stopped (Ctrl-C)", file=sys.stderr)
     return 0
 
 

@@ -48,15 +48,23 @@ def window_unavailable() -> str | None:
 
 
 class WindowPreview:
-    """An OpenCV window; q closes it."""
+    """An OpenCV window; q or closing the window stops."""
+
+    def __init__(self):
+        self._was_visible = False   # a backend that cannot tell whether the window is visible never stops on it
 
     def show(self, frame: np.ndarray) -> bool:
-        """Draw a BGR frame; False once the user asked to quit."""
+        """Draw a BGR frame; False once the user asked to quit (q, or the window was closed)."""
         try:
             cv2.imshow(WINDOW_TITLE, frame)
-            return cv2.waitKey(1) & 0xFF != ord("q")
+            if cv2.waitKey(1) & 0xFF == ord("q"):
+                return False
+            visible = cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) >= 1
         except cv2.error as exc:
             raise DeviceError(f"the preview window failed ({exc.err or exc}); use --preview browser") from exc
+        if visible:
+            self._was_visible = True
+        return visible or not self._was_visible
 
     def close(self) -> None:
         try:
