@@ -6,7 +6,7 @@ with a JSON-lines manifest; the same per-file function on a local process pool o
     manifest.py    the run's JSON-lines manifest and the resume journal
     outdir.py      the output folder's lock and the temporaries an interrupted run left behind
     local.py       engine: a process pool on this machine
-    ray_engine.py  engine: Ray Data actors for images, one Ray task per video (needs humanseg[batch])
+    ray_engine.py  engine: Ray actors for images, one Ray task per video (needs humanseg[batch])
     run.py         run_batch: plan, skip finished work, run an engine, record, show progress
 
 Ray is imported only by ray_engine.py, and only when that engine runs.

@@ -1,15 +1,15 @@
 """Engine: Ray, on this machine or a cluster (`pip install 'humanseg[batch]'`).
 
-Images go through Ray Data: a pool of actors, each holding one FileWorker (one ONNX Runtime session per
-canvas use), fed blocks of a few files; each image is one model call, since images differ in size.
-Videos are one Ray task each (the frames of a video depend on each other: temporal smoothing), at most
-one per actor slot at a time. Every node must have humanseg installed and see the inputs and the output
-folder at the same paths (a shared filesystem); the records come back to this process, which writes them."""
+Images go to a pool of actors, each holding one FileWorker (one ONNX Runtime session per canvas use) and
+making one file at a time; each image is one model call, since images differ in size. Videos are one Ray
+task each (the frames of a video depend on each other: temporal smoothing), at most one per actor slot at a
+time. A worker that dies (a crash, out of memory, a lost node) fails the one file it was making, as on the
+local engine: Ray does not retry it (a file that crashes its worker would crash every retry) and a new actor
+takes its place. Every node must have humanseg installed and see the inputs and the output folder at the
+same paths (a shared filesystem); the records come back to this process, which writes them."""
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 import signal
 import threading
@@ -18,9 +18,8 @@ from typing import Callable
 from ..errors import InputError
 from .jobs import Job
 from .manifest import make_record, one_line
+from .outdir import remove_stale_temporaries
 from .work import BatchSettings, FileWorker, worker_for
-
-ROWS_PER_BLOCK = 16   # at most this many images per block: progress moves and work spreads in small steps
 
 
 class RayEngine:
@@ -41,12 +40,14 @@ class RayEngine:
         self._handlers: dict[int, object] = {}
 
     def prepare(self) -> None:
-        """Join or start Ray now, so that a wrong --address is said before any folder is made."""
+        """Join or start Ray now, so that a wrong --address, or actors no node can hold, are said before any
+        folder is made."""
         import ray
 
         if not ray.is_initialized():
             self._handlers = _signal_handlers()
             self._started = self._connect(ray)
+        self._check_resources(ray)
 
     def close(self) -> None:
         """Shut down a Ray that prepare() started; one it joined or found running is left as it is.
@@ -77,7 +78,7 @@ class RayEngine:
 
     def _connect(self, ray) -> bool:
         """Initialise Ray (join the cluster at self.address, or start a local one); True when done."""
-        # Ray's own start-up notes and its C++ notes about Ray Data's actors would mix with our progress bar;
+        # Ray's own start-up notes and its C++ notes about its workers would mix with our progress bar;
         # they stay in Ray's log files (/tmp/ray/session_*/logs). Set RAY_BACKEND_LOG_LEVEL to see them here.
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
         try:
@@ -88,7 +89,19 @@ class RayEngine:
                              "`ray start --head` and pass its address") from exc
         return True
 
+    def _check_resources(self, ray) -> None:
+        """InputError when no node of the cluster can hold an actor (more CPUs or GPUs than any node has):
+        Ray would wait for such a node for ever, and the run would hang without a word."""
+        nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+        for what, option, need in (("CPU", "--cpus-per-actor", self.cpus_per_actor),
+                                   ("GPU", "--gpus-per-actor", self.gpus_per_actor)):
+            most = max((node.get(what, 0.0) for node in nodes), default=0.0)
+            if need and most < need:
+                raise InputError(f"{option} {need:g}: no node of the Ray cluster has {need:g} {what}(s) (the "
+                                 f"largest has {most:g}); ask for less, or add a node that has them")
+
     def _slots(self, ray) -> int:
+        """Actors (and videos at once): --workers, or as many as the cluster's CPUs (GPUs) hold."""
         if self.workers:
             return self.workers
         resources = ray.cluster_resources()
@@ -100,20 +113,35 @@ class RayEngine:
         return {"num_cpus": self.cpus_per_actor, **({"num_gpus": self.gpus_per_actor} if self.gpus_per_actor else {})}
 
     def _run_images(self, ray, jobs, settings, threads, slots, report) -> None:
-        import ray.data
-
-        for handler in logging.getLogger("ray.data").handlers:   # the console's; its log file keeps everything
-            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-                handler.setLevel(logging.ERROR)
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False   # ours counts files across images and videos
-        rows = [{"job": json.dumps(job.__dict__)} for job in jobs]
-        per_block = max(1, min(ROWS_PER_BLOCK, len(rows) // (4 * slots)))
-        ds = ray.data.from_items(rows, override_num_blocks=math.ceil(len(rows) / per_block))
-        ds = ds.map(ImageActor, fn_constructor_kwargs={"settings": settings, "threads": threads},
-                    compute=ray.data.ActorPoolStrategy(size=min(slots, len(rows))), **self._resources())
-        for row in ds.iter_rows():
-            report(json.loads(row["record"]))
+        """One file at a time on each of up to `slots` actors. An actor that dies fails its file and is replaced;
+        Ray neither restarts it nor retries the call (max_restarts=0, max_task_retries=0)."""
+        actor_class = ray.remote(ImageActor).options(max_restarts=0, max_task_retries=0, **self._resources())
+        pending = list(reversed(jobs))
+        idle: list = []
+        actors: list = []
+        in_flight: dict = {}
+        try:
+            while pending or in_flight:
+                while pending and (idle or len(actors) < min(slots, len(jobs))):
+                    if not idle:
+                        actors.append(actor_class.remote(settings, threads))
+                        idle.append(actors[-1])
+                    actor, job = idle.pop(), pending.pop()
+                    in_flight[actor.convert.remote(job)] = (job, actor)
+                ready, _ = ray.wait(list(in_flight), num_returns=1)
+                for ref in ready:
+                    job, actor = in_flight.pop(ref)
+                    try:
+                        record = ray.get(ref)
+                        idle.append(actor)
+                    except ray.exceptions.RayError as exc:   # the actor died (crash, out of memory, node lost)
+                        record = _died(job, exc)
+                        actors.remove(actor)
+                        ray.kill(actor)
+                    report(record)
+        finally:
+            for actor in actors:   # a file an actor is still making (Ctrl-C) is never renamed into place
+                ray.kill(actor)
 
     def _run_videos(self, ray, jobs, settings, threads, slots, report) -> None:
         task = ray.remote(_video_task).options(max_retries=0, **self._resources())
@@ -130,9 +158,7 @@ class RayEngine:
                     try:
                         record = ray.get(ref)
                     except ray.exceptions.RayError as exc:   # the worker died (crash, out of memory, node lost)
-                        record = make_record(job.input, job.output, job.kind, "failed",
-                                             f"{job.input}: the Ray task failed ({type(exc).__name__}); re-run to "
-                                             "retry it", 0, 0.0)
+                        record = _died(job, exc)
                     report(record)
         except BaseException:
             for ref in in_flight:   # KeyboardInterrupt inside each task: its temporary output is removed
@@ -141,13 +167,22 @@ class RayEngine:
 
 
 class ImageActor:
-    """A Ray Data actor: one FileWorker for its lifetime; a row {"job": json} -> {"record": json}."""
+    """A Ray actor: one FileWorker for its lifetime; a job -> its record."""
 
     def __init__(self, settings: BatchSettings, threads: int):
         self.worker = FileWorker(settings, threads)
 
-    def __call__(self, row: dict) -> dict:
-        return {"record": json.dumps(self.worker(Job(**json.loads(row["job"]))))}
+    def convert(self, job: Job) -> dict:
+        return self.worker(job)
+
+
+def _died(job: Job, exc: Exception) -> dict:
+    """The failed record of a job whose Ray worker died while making it; the temporary output it left beside
+    the output path (io/images.py temp_beside) is removed now rather than by the next run."""
+    remove_stale_temporaries([job.output])
+    return make_record(job.input, job.output, job.kind, "failed",
+                       f"{job.input}: the Ray worker making this file died ({type(exc).__name__}: a crash, out of "
+                       "memory or a lost node); re-run to retry it", 0, 0.0)
 
 
 def _video_task(job: Job, settings: BatchSettings, threads: int) -> dict:
