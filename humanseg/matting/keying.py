@@ -9,15 +9,21 @@ somewhat too opaque, and foreground greens (clothes, green-lit hair) come out tr
 """
 from __future__ import annotations
 
+import math
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 
 SPILL_MODES = ("max", "mean", "none")
+MAX_CLEAN_RADIUS = 50   # px: specks and pin holes are a few px; a disc of radius r costs (2r + 1)^2 per pixel
+MAX_BLUR_SIGMA = 50.0   # px: OpenCV's kernel grows with sigma (1e9 exhausts the memory)
+CLIP_FOLDERS = ("images", "alpha", "fg", "masks")
 
 
 @dataclass(frozen=True)
@@ -37,12 +43,14 @@ class KeyerSettings:
     blur_sigma: float = 0.0
 
     def __post_init__(self):
-        if not 0 <= self.low < self.high:
-            raise InputError(f"keying thresholds low={self.low}, high={self.high}: need 0 <= low < high")
+        if not (0 <= self.low < self.high and math.isfinite(self.high)):   # also refuses nan
+            raise InputError(f"keying thresholds low={self.low}, high={self.high}: need 0 <= low < high, finite")
         if self.despill not in SPILL_MODES:
             raise InputError(f"despill {self.despill!r}: choose one of {', '.join(SPILL_MODES)}")
-        if self.clean_radius < 0 or self.blur_sigma < 0:
-            raise InputError("clean radius and blur sigma must be 0 or more")
+        if not 0 <= self.clean_radius <= MAX_CLEAN_RADIUS or self.clean_radius != int(self.clean_radius):
+            raise InputError(f"clean radius {self.clean_radius}: use a whole number of px from 0 to {MAX_CLEAN_RADIUS}")
+        if not 0 <= self.blur_sigma <= MAX_BLUR_SIGMA:   # also refuses nan
+            raise InputError(f"blur sigma {self.blur_sigma}: use 0 to {MAX_BLUR_SIGMA:g} px")
 
 
 def green_key(frame: np.ndarray) -> np.ndarray:
@@ -69,7 +77,7 @@ def key_alpha(frame: np.ndarray, screen: np.ndarray, settings: KeyerSettings = K
     fraction = green_key(frame) / screen_key
     alpha = np.clip((settings.high - fraction) / (settings.high - settings.low), 0, 1).astype(np.float32)
     if settings.clean_radius > 0:
-        r = settings.clean_radius
+        r = int(settings.clean_radius)
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
         alpha = cv2.morphologyEx(cv2.morphologyEx(alpha, cv2.MORPH_OPEN, disc), cv2.MORPH_CLOSE, disc)
     if settings.blur_sigma > 0:
@@ -121,10 +129,15 @@ def key_clip(video: str | Path, out: str | Path, backgrounds: str | Path, every:
     background drawn at random, seeded, from `backgrounds` and cover-fitted), alpha/<frame>.png (8-bit),
     fg/<frame>.png (de-spilled straight foreground, BGR) and masks/<frame>.png (alpha > 127 as 0/255), so
     `humanseg eval` reads the folder. <frame> is the 0-based frame index, 6 digits. Returns the image paths.
+
+    The clip's folder is written whole or not at all: the frames go to a hidden temporary folder beside it,
+    renamed into place at the end, replacing the folder an earlier run made (so no frame of another run, made
+    with other settings, stays mixed in). A frame that cannot be keyed is an InputError naming it, and nothing
+    is written. A `<clip stem>` that is a file, or a folder holding anything else, is an OutputError.
     """
     from ..effects.backgrounds import cover_fit
     from ..io.folders import find_images
-    from ..io.images import read_image, write_image
+    from ..io.images import read_image, temp_beside, write_image
     from ..io.video import VideoReader
 
     if every < 1 or max_frames < 1:
@@ -134,23 +147,69 @@ def key_clip(video: str | Path, out: str | Path, backgrounds: str | Path, every:
         raise InputError(f"{backgrounds}: no background images found (expected a folder of .jpg/.png files)")
     reader = VideoReader(video)
     root = Path(out) / Path(video).stem
-    for sub in ("images", "alpha", "fg", "masks"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    written = []
-    for index, frame in enumerate(reader.frames(upright=True)):
-        if len(written) >= max_frames:
-            break
-        if index % every:
-            continue
-        alpha, fg = key_frame(frame, settings)
-        background = read_image(background_paths[rng.integers(len(background_paths))])
-        background = cover_fit(background, frame.shape[1], frame.shape[0])
-        alpha8 = np.round(alpha * 255).astype(np.uint8)
-        name = f"{index:06d}"
-        write_image(root / "alpha" / f"{name}.png", alpha8)
-        write_image(root / "fg" / f"{name}.png", np.round(fg * 255).astype(np.uint8))
-        write_image(root / "masks" / f"{name}.png", np.where(alpha8 > 127, 255, 0).astype(np.uint8))
-        write_image(root / "images" / f"{name}.jpg", composite(fg, alpha, background))
-        written.append(root / "images" / f"{name}.jpg")
-    return written
+    if Path(out).exists() and not Path(out).is_dir():
+        raise OutputError(f"{out}: is a file; give a folder for the keyed clips")
+    _check_clip_folder(root)
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        tmp = temp_beside(root, directory=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from exc
+    try:
+        for sub in CLIP_FOLDERS:
+            (tmp / sub).mkdir()
+        rng = np.random.default_rng(seed)
+        names = []
+        for index, frame in enumerate(reader.frames(upright=True)):
+            if len(names) >= max_frames:
+                break
+            if index % every:
+                continue
+            try:
+                alpha, fg = key_frame(frame, settings)
+            except InputError as exc:
+                raise InputError(f"{video}: frame {index}: {exc}; nothing was written") from exc
+            background = read_image(background_paths[rng.integers(len(background_paths))])
+            background = cover_fit(background, frame.shape[1], frame.shape[0])
+            alpha8 = np.round(alpha * 255).astype(np.uint8)
+            name = f"{index:06d}"
+            write_image(tmp / "alpha" / f"{name}.png", alpha8)
+            write_image(tmp / "fg" / f"{name}.png", np.round(fg * 255).astype(np.uint8))
+            write_image(tmp / "masks" / f"{name}.png", np.where(alpha8 > 127, 255, 0).astype(np.uint8))
+            write_image(tmp / "images" / f"{name}.jpg", composite(fg, alpha, background))
+            names.append(name)
+        _replace_folder(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [root / "images" / f"{name}.jpg" for name in names]
+
+
+def _check_clip_folder(root: Path) -> None:
+    """OutputError unless `root` is absent or a folder key_clip made (nothing in it but CLIP_FOLDERS)."""
+    if not os.path.lexists(root):
+        return
+    if root.is_symlink() or not root.is_dir():
+        raise OutputError(f"{root}: exists and is not a folder; choose another output folder")
+    others = sorted(p.name for p in root.iterdir() if p.name not in CLIP_FOLDERS or not p.is_dir())
+    if others:
+        raise OutputError(f"{root}: holds {', '.join(others[:5])}, which keying did not write; it replaces the "
+                          "whole folder, so choose another output folder or move those away")
+
+
+def _replace_folder(new: Path, root: Path) -> None:
+    """Put the folder `new` at `root`, replacing the folder an earlier run made there."""
+    from ..io.images import temp_beside
+
+    old = None
+    try:
+        if os.path.lexists(root):
+            old = temp_beside(root, directory=True)
+            os.replace(root, old)   # an empty folder: rename(2) replaces it
+        os.replace(new, root)
+    except OSError as exc:
+        if old is not None and not os.path.lexists(root):
+            os.replace(old, root)   # the earlier run's folder back where it was
+        raise OutputError(f"{root}: cannot put the keyed frames in place ({exc.strerror or exc})") from exc
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

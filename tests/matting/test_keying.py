@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from humanseg.errors import InputError
+from humanseg.errors import InputError, OutputError
 from humanseg.matting.keying import KeyerSettings, key_clip, key_frame
 
 GREEN = np.array([0.0, 1.0, 0.0])                      # BGR, pure green screen
@@ -56,14 +56,19 @@ def test_despill_leaves_no_green_cast_and_keeps_the_core_colour():
 
 def test_keyer_settings_reject_bad_values():
     for kwargs in ({"low": 0.6, "high": 0.5}, {"low": -0.1}, {"despill": "blue"}, {"clean_radius": -1},
-                   {"blur_sigma": -2.0}):
+                   {"blur_sigma": -2.0},
+                   # not finite, or so large that OpenCV asks for gigabytes (--blur inf was killed for memory)
+                   {"high": float("inf")}, {"low": float("nan")}, {"blur_sigma": float("nan")},
+                   {"blur_sigma": float("inf")}, {"blur_sigma": 1e9}, {"clean_radius": 100_000},
+                   {"clean_radius": 2.5}):
         with pytest.raises(InputError):
             KeyerSettings(**kwargs)
     with pytest.raises(InputError, match="no green screen"):
         key_frame(np.full((32, 32, 3), 128, np.uint8))
 
 
-def _green_clip(path, n: int = 7):
+def _green_clip(path, n: int = 7, grey_from: int | None = None):
+    """A clip of green_screen_frame() moving 1 px a frame; from frame `grey_from` on (if given), plain grey."""
     import av
 
     with av.open(str(path), "w") as out:
@@ -71,6 +76,8 @@ def _green_clip(path, n: int = 7):
         v.width, v.height, v.pix_fmt = 96, 96, "yuv444p"
         for i in range(n):
             frame, _, _, _ = green_screen_frame()
+            if grey_from is not None and i >= grey_from:
+                frame = np.full_like(frame, 128)
             frame = av.VideoFrame.from_ndarray(np.roll(frame, i, axis=1), format="bgr24")
             frame.pts, frame.time_base = i, Fraction(1, 10)
             for p in v.encode(frame):
@@ -103,3 +110,36 @@ def test_key_clip_writes_triples_that_eval_reads(tmp_path):
     assert len(find_pairs(tmp_path / "out")) == 3
     with pytest.raises(InputError, match="no background images"):
         key_clip(clip, tmp_path / "out2", tmp_path / "nothing")
+
+
+def _backgrounds(folder):
+    folder.mkdir()
+    cv2.imwrite(str(folder / "b.jpg"), np.random.default_rng(0).integers(0, 255, (50, 70, 3), dtype=np.uint8))
+    return folder
+
+
+def test_a_second_run_replaces_the_clip_folder_and_a_failed_one_writes_nothing(tmp_path):
+    clip, bg, out = _green_clip(tmp_path / "shoot.mp4"), _backgrounds(tmp_path / "bg"), tmp_path / "out"
+    key_clip(clip, out, bg, every=2, max_frames=10)
+    key_clip(clip, out, bg, every=3, max_frames=10)   # other settings: no frame of the first run stays mixed in
+    for sub in ("images", "alpha", "fg", "masks"):
+        assert sorted(p.stem for p in (out / "shoot" / sub).iterdir()) == ["000000", "000003", "000006"]
+    assert sorted(p.name for p in out.iterdir()) == ["shoot"]   # no temporary left beside it
+
+    # a frame without a green screen midway: an error naming it, and nothing of the clip written
+    broken = _green_clip(tmp_path / "broken.mp4", grey_from=4)
+    with pytest.raises(InputError, match="frame 4: no green screen"):
+        key_clip(broken, out, bg, every=2, max_frames=10)
+    assert sorted(p.name for p in out.iterdir()) == ["shoot"]
+
+
+def test_output_that_is_a_file_or_holds_other_files_is_refused(tmp_path):
+    clip, bg = _green_clip(tmp_path / "shoot.mp4", n=2), _backgrounds(tmp_path / "bg")
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(OutputError, match="is a file"):
+        key_clip(clip, tmp_path / "afile", bg)
+    (tmp_path / "out" / "shoot").mkdir(parents=True)
+    (tmp_path / "out" / "shoot" / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="notes.txt"):
+        key_clip(clip, tmp_path / "out", bg)
+    assert (tmp_path / "out" / "shoot" / "notes.txt").read_text() == "mine"
