@@ -198,7 +198,8 @@ def finishing_args(p):
                         "the old background's colour: fast (live video), ml (stills, slower; pip install "
                         "'humanseg[matte]') or none (default)")
     p.add_argument("--harmonize", type=probability, default=0.0, metavar="S",
-                   help="match the person's colours (Lab mean and spread) to the new background, S in [0, 1] "
+                   help="match the person's colours (mean and spread of luma and colour difference, YCrCb) to the new "
+                        "background, S in [0, 1] "
                         "(default 0: off)")
     p.add_argument("--poisson", action="store_true",
                    help="Poisson-blend the person into the new background (cv2.seamlessClone); still images only")

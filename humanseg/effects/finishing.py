@@ -6,7 +6,8 @@ out, changes the *person layer* (what is composited over the background with the
 
 - `Foreground(under, method)`: the person's own colour at soft edges instead of the frame's, which carries
   the old background (humanseg/matting/foreground.py). Put it innermost: it estimates from the frame.
-  Works on `Transparent()` too (a cut-out without the old background's rim).
+  Works on `Transparent()` too (a cut-out without the old background's rim); refused on `MaskOnly` and
+  `Overlay`, whose outputs show the mask or the frame itself.
 - `Harmonize(under, strength)`: moves the person's colour statistics (mean and spread of luma and colour
   differences) towards the visible background's; 0 changes nothing, 1 matches them.
 - `PoissonBlend(under)`: Poisson image editing (Perez et al., SIGGRAPH 2003) with `cv2.seamlessClone`:
@@ -28,7 +29,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..matting.foreground import CLEAR, FOREGROUND_METHODS, ML_INSTALL, bounding_slices as _box, estimate_foreground
-from .backgrounds import BackgroundEffect, MaskOnly
+from .backgrounds import BackgroundEffect, MaskOnly, Overlay
 from .composite import composite
 from .effect import unit_value
 
@@ -109,6 +110,9 @@ class Foreground(Finishing):
         if isinstance(base_effect(under), MaskOnly):
             raise InputError("foreground changes the person's colours and a mask output has none; drop it for the "
                              "mask")
+        if isinstance(base_effect(under), Overlay):   # it would show the estimate, not the frame, round the edge
+            raise InputError("foreground changes the colours round the person's edge, and overlay shows the frame "
+                             "itself to check the mask; drop it for the overlay")
         super().__init__(under)
         self.method = method
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from humanseg import api, cli
-from humanseg.effects import Color, CommentsBehind, Image, MaskOnly, Transparent, describe
+from humanseg.effects import Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, describe
 from humanseg.effects.composite import composite
 from humanseg.effects.finishing import (LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH, Foreground, Harmonize, LightWrap,
                                         PoissonBlend, base_effect, with_finishing)
@@ -148,6 +148,8 @@ def test_bad_values_and_effects_without_a_background():
                          (lambda: LightWrap(Transparent(), 0.5), "light wrap needs a background effect"),
                          (lambda: PoissonBlend(MaskOnly()), "poisson needs a background effect"),
                          (lambda: Foreground(MaskOnly(), "fast"), "a mask output has none"),
+                         # the overlay's background is the frame: the estimate would replace it round the edge
+                         (lambda: Foreground(Overlay(), "fast"), "drop it for the overlay"),
                          (lambda: with_finishing(MaskOnly(), "ml"), "a mask output has none"),
                          (lambda: with_finishing(BG, harmonize=-1), "harmonize -1.0 is not in [0, 1]")):
         with pytest.raises(InputError, match=None) as info:
