@@ -201,10 +201,13 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         not 0, /v1/segment runs each budget twice, the second time with this weight times the first map as the
         previous mask; `still_refine`: when not 0, /v1/segment refines the map with a colour-guided filter of this
         radius (a fraction of the photo's long side) unless the request gives its own `refine`; `still_zoom`: when
-        not 0, a photo whose people fill less than this share of it is segmented again close up."""
-        out = []
+        not 0, a photo whose people fill less than this share of it is segmented again close up. `unavailable`: served
+        models that cannot run (their file is missing), each with the reason."""
+        out, unavailable = [], []
         for name, path in model_files.items():
-            if path.is_file():
+            if not path.is_file():
+                unavailable.append({"name": name, "error": f"model file missing: {path} (reinstall humanseg)"})
+            else:
                 seg = segmenter_for(name)
                 s = seg.session
                 out.append({"name": name, "bytes": path.stat().st_size, "url": f"/v1/models/{name}.onnx",
@@ -214,7 +217,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                             "input_channels": s.input_channels, "still_canvas_pixels": seg.budget(),
                             "still_canvas_budgets": seg.budgets(), "still_prior_weight": seg.prior_weight(),
                             "still_refine": seg.refine_fraction(), "still_zoom": seg.zoom_share()})
-        return {"models": out, "default": default_model}
+        return {"models": out, "default": default_model, "unavailable": unavailable}
 
     async def read_upload(upload: UploadFile, what: str) -> Upload:
         """Read the bytes (within the byte limit) and check the header (within the pixel limit); no decoding."""
@@ -233,6 +236,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     @app.post("/v1/segment", responses={200: {"content": {"image/png": {}, "image/jpeg": {}},
                                               "description": "the mask, cut-out or composite"}, **ERROR_RESPONSES})
     async def segment(
+        request: Request,
         image: UploadFile = File(..., description="the photo (JPEG, PNG, WebP, BMP, TIFF); EXIF orientation "
                                                   "is applied, so the result is upright"),
         return_: ReturnKind = Form(ReturnKind.composite, alias="return",
@@ -267,6 +271,7 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         light_wrap_width: float = Form(LIGHT_WRAP_WIDTH, gt=0.0, le=MAX_LIGHT_WRAP_WIDTH,
                                        description="how far the light wraps in, in % of the short side"),
     ):
+        check_form_parts(await request.form())
         seg = segmenter_for(model or default_model)
         if canvas_pixels is not None and canvas_pixels > cfg.max_canvas_pixels:
             raise ApiError(400, f"canvas_pixels {canvas_pixels} is more than this server's {cfg.max_canvas_pixels}")
@@ -319,6 +324,24 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="page")
     app.state.config = cfg
     return app
+
+
+SEGMENT_FIELDS = ("image", "return", "bg", "background", "threshold", "gate_erode", "gate_dilate", "keep_largest",
+                  "refine", "feather", "blur_strength", "format", "model", "canvas_pixels", "foreground", "harmonize",
+                  "poisson", "light_wrap", "light_wrap_width")
+
+
+def check_form_parts(form) -> None:
+    """400 for a part /v1/segment does not take (a misspelt option would otherwise be ignored without a word)
+    or a part sent twice (only one of the two would be used)."""
+    names = [name for name, _ in form.multi_items()]
+    unknown = sorted({n for n in names if n not in SEGMENT_FIELDS})
+    if unknown:
+        raise ApiError(400, f"unknown form field(s) {', '.join(repr(n) for n in unknown)}; "
+                            f"/v1/segment takes {', '.join(SEGMENT_FIELDS)}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ApiError(400, f"form field(s) {', '.join(repr(n) for n in twice)} sent more than once; send each once")
 
 
 def request_bytes_limit(cfg: ServerConfig) -> int:

@@ -394,4 +394,30 @@ def test_a_shipped_model_whose_file_is_missing_is_a_clear_error(tiny_prior_model
         assert r.status_code == 500 and "shipped model 'portrait' is missing" in r.json()["error"]
         assert "Traceback" not in r.text and "\n" not in r.json()["error"]
         assert post(client, {"return": "mask"}).status_code == 200                  # the default still works
-        assert [m["name"] for m in client.get("/v1/models").json()["models"]] == ["tiny-prior"]
+        listing = client.get("/v1/models").json()
+        assert [m["name"] for m in listing["models"]] == ["tiny-prior"]
+        assert [m["name"] for m in listing["unavailable"]] == ["portrait"]          # said, not left out
+        assert "missing" in listing["unavailable"][0]["error"]
+
+
+def test_a_part_sent_twice_or_a_misspelt_option_is_refused(client):
+    """Two `image` parts used to run on one of them without a word, and a misspelt option (`treshold`) was
+    ignored; both are a one-line 400 now."""
+    files = [("image", ("a.jpg", jpeg(), "image/jpeg")), ("image", ("b.jpg", jpeg(), "image/jpeg"))]
+    r = client.post("/v1/segment", files=files, data={"return": "mask"})
+    assert r.status_code == 400 and "'image' sent more than once" in r.json()["error"]
+    r = client.post("/v1/segment", files={"image": ("a.jpg", jpeg(), "image/jpeg")},
+                    data={"return": ["mask", "cutout"]})
+    assert r.status_code == 400 and "'return' sent more than once" in r.json()["error"]
+    r = post(client, {"return": "mask", "treshold": "0.5"})
+    assert r.status_code == 400 and "unknown form field(s) 'treshold'" in r.json()["error"]
+    assert "threshold" in r.json()["error"]   # names what it takes
+
+
+def test_the_form_fields_check_knows_every_option_of_the_endpoint(client):
+    from humanseg.server.app import SEGMENT_FIELDS
+
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/v1/segment"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    ref = body["$ref"].rsplit("/", 1)[-1]
+    assert sorted(schema["components"]["schemas"][ref]["properties"]) == sorted(SEGMENT_FIELDS)
