@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from ..effects import background_file
+from ..effects.finishing import PoissonBlend, has_finishing
 from ..errors import HumansegWarning, InputError, OutputError
 from .jobs import check_folders, plan_jobs
 from .manifest import MANIFEST, RESUME_JOURNAL, Manifest, ResumeJournal, check_manifest_path, make_record
@@ -69,6 +70,7 @@ def run_batch(inp: str | Path, out: str | Path, settings: BatchSettings | None =
     manifest_path = Path(manifest) if manifest else out / MANIFEST
     _check_manifest_path(manifest_path, inp, out, plan)
     _check_background_kept(settings, out, plan)
+    _check_stills_only_finishing(settings, plan)
     engine.prepare()             # a Ray cluster that cannot be reached, too
     try:
         _make_folder(out)
@@ -189,6 +191,18 @@ def _check_background_kept(settings: BatchSettings, out: Path, plan) -> None:
     if name is not None:
         raise OutputError(f"{out / name}: output path is the --bg background file; choose another output folder "
                           "so the background is kept")
+
+
+def _check_stills_only_finishing(settings: BatchSettings, plan) -> None:
+    """Poisson blending is refused on video (convert_video would fail every video one by one, after the images
+    were made); say so before anything is written, naming the videos."""
+    if settings.effect is None or not has_finishing(settings.effect, PoissonBlend):
+        return
+    videos = [job.input for job in plan.jobs if job.kind == "video"]
+    if videos:
+        named = ", ".join(str(v) for v in videos[:3]) + (f" and {len(videos) - 3} more" if len(videos) > 3 else "")
+        raise InputError(f"--poisson is for still images and the input holds {len(videos)} video(s) ({named}); "
+                         "run the videos without it (--harmonize and --light-wrap work on video)")
 
 
 def _make_folder(out: Path) -> None:

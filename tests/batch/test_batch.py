@@ -214,3 +214,19 @@ def test_a_users_file_at_an_output_path_is_kept_and_an_unrecorded_output_of_ours
     assert again["photos/nested/c.png"]["status"] == "done" and again["photos/b.jpg"]["status"] == "done"
     assert again["photos/a.jpg"]["status"] == "skipped"
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["kept_existing"] == 0
+
+
+def test_poisson_with_videos_among_the_inputs_is_refused_before_anything_is_made(tmp_path, capsys):
+    """--poisson used to make the images and then fail every video one by one; the run is refused up front now,
+    naming the video, and a folder of stills alone still works with it."""
+    make_tree(tmp_path / "in")
+    out = tmp_path / "out"
+    assert main(["batch", str(tmp_path / "in"), str(out), "--workers", "1", "--threads", "1", "--poisson"]) == 2
+    err = capsys.readouterr().err
+    assert "--poisson is for still images" in err and "talk.mp4" in err and "Traceback" not in err
+    assert not out.exists()
+    (tmp_path / "in" / "clips" / "talk.mp4").unlink()
+    (tmp_path / "in" / "photos" / "a.png").unlink()
+    (tmp_path / "in" / "photos" / "broken.jpg").unlink()
+    assert main(["batch", str(tmp_path / "in"), str(out), "--workers", "1", "--threads", "1", "--poisson"]) == 0
+    assert (out / "photos" / "b.jpg").is_file()
