@@ -270,3 +270,35 @@ def test_a_still_image_given_to_video_says_to_use_image(tmp_path, capsys):
 def test_blank_comments_are_refused_rather_than_drawing_nothing(tmp_path, capsys):
     code, _, err = run_main(capsys, "image", tiny_image(tmp_path / "in.png"), tmp_path / "o.png", "--comments", " ")
     assert code == 2 and len(error_lines(err)) == 1 and "blank" in err and not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("suffix, name", [(".png", "animated PNG (APNG) (3 frames)"), (".webp", "animated WebP (3 frames)")])
+def test_an_animated_png_or_webp_is_not_read_as_its_first_frame(tmp_path, capsys, suffix, name):
+    """OpenCV reads an APNG's or an animated WebP's first frame only: `image` used to write that frame's mask as
+    if the file were a photo. It is refused now, and a one-frame PNG/WebP is still an image."""
+    code, _, err = run_main(capsys, "image", gif(tmp_path / f"moving{suffix}", 3), tmp_path / "o.png")
+    assert code == 2 and len(error_lines(err)) == 1 and name in err and "humanseg video" in err
+    assert not (tmp_path / "o.png").exists()
+    code, _, err = run_main(capsys, "image", gif(tmp_path / f"still{suffix}", 1), tmp_path / "o.png",
+                            "--mirror-average", "off")
+    assert code == 0, err
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    gif(folder / f"moving{suffix}", 3)
+    gif(folder / f"still{suffix}", 1)
+    code, out, err = run_main(capsys, "image", folder, tmp_path / "out", "--bg", "mask", "--mirror-average", "off")
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["left_out"] == 1
+    assert f"moving{suffix}: left out" not in err and f"moving{suffix}" in err and "animated GIF, PNG or WebP" in err
+
+
+def test_an_apng_is_a_video_and_an_animated_webp_a_clear_refusal(tmp_path, capsys):
+    from tests.conftest import probe
+
+    code, _, err = run_main(capsys, "video", gif(tmp_path / "moving.png", 3), tmp_path / "o.mp4")
+    assert code == 0, err
+    assert probe(tmp_path / "o.mp4")["frames"] == 3
+    code, _, err = run_main(capsys, "video", gif(tmp_path / "moving.webp", 3), tmp_path / "o2.mp4")
+    assert code == 2 and len(error_lines(err)) == 1 and "animated WebP" in err and "GIF or MP4" in err
+    assert not (tmp_path / "o2.mp4").exists()
+    code, _, err = run_main(capsys, "video", gif(tmp_path / "still.png", 1), tmp_path / "o3.mp4")
+    assert code == 2 and "still image" in err

@@ -42,7 +42,10 @@ def effect_from_spec(spec: str, blur_strength: float = 3.0, comments: list[str] 
             raise unreadable(path, exc) from exc
         if not is_file:
             raise InputError(f"--bg '{spec}': not blur, color:#RRGGBB, transparent, mask, overlay or an existing file")
-        effect = VideoBackground(path) if path.suffix.lower() in BACKGROUND_VIDEO_SUFFIXES else Image(path)
+        from ..io.animation import is_animated
+
+        plays = path.suffix.lower() in BACKGROUND_VIDEO_SUFFIXES or is_animated(path)   # an APNG plays too
+        effect = VideoBackground(path) if plays else Image(path)
     if comments:
         if not hasattr(effect, "background"):
             raise InputError("--comments needs a background effect (blur, color, image or video)")

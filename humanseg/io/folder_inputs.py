@@ -1,17 +1,17 @@
 """What folder mode (`humanseg image DIR OUT`, convert_folder) reads from a folder, and what it leaves out and
-why: it is not recursive and reads still images only (a one-frame GIF is one); an animated GIF, a video, a
+why: it is not recursive and reads still images only (a one-frame GIF is one); an animated GIF/PNG/WebP, a video, a
 folder or any other file is left out, never silently (one warning names them). Hidden files are left out
 without a word, as by `humanseg batch`."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from .animation import kind_of
+from .animation import ANIMATABLE_SUFFIXES, kind_of
 from .images import one_of, some_of, unreadable
 from .suffixes import GIF_SUFFIXES, IMAGE_SUFFIXES
 
 # why an entry is left out, and what to do
-ANIMATED = "an animated GIF: use `humanseg video` for one, `humanseg batch` for a folder"
+ANIMATED = "an animated GIF, PNG or WebP: use `humanseg video` for one, `humanseg batch` for a folder"
 VIDEOS = "a video: use `humanseg video` for one, `humanseg batch` for a folder"
 FOLDERS = "a folder: folder mode does not go into folders, `humanseg batch` does"
 NOT_FILES = "not a file (a broken link, a socket or a device)"
@@ -49,7 +49,7 @@ def _why_left_out(path: Path) -> str | None:
     if kind == "image":
         return None
     if kind == "video":
-        return ANIMATED if path.suffix.lower() in GIF_SUFFIXES else VIDEOS
+        return ANIMATED if path.suffix.lower() in ANIMATABLE_SUFFIXES else VIDEOS
     return OTHERS
 
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError, OutputError
-from .suffixes import GIF_SUFFIXES, IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from .suffixes import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 MAX_PIXELS = 120_000_000  # ~ 11000 x 11000; larger images are refused with a clear message
 
@@ -76,12 +76,12 @@ def read_image(path: str | Path) -> np.ndarray:
     too_large = f"larger than the {MAX_PIXELS // 1_000_000} MP limit; downscale it first"
     if header is not None and header.pixels > MAX_PIXELS:
         raise InputError(f"{path}: image is {header.describe()}, {too_large}")
-    if path.suffix.lower() in GIF_SUFFIXES and header is not None:   # OpenCV would read its first frame only
-        from .animation import frame_count
+    if header is not None:   # OpenCV would read an animation's first frame only
+        from .animation import ANIMATABLE_SUFFIXES, animated_name, frame_count
 
-        if (frames := frame_count(path)) > 1:
-            raise InputError(f"{path}: is an animated GIF ({frames} frames), not a still image; use `humanseg video` "
-                             "(or convert_video), or `humanseg batch` for a folder")
+        if path.suffix.lower() in ANIMATABLE_SUFFIXES and (frames := frame_count(path)) > 1:
+            raise InputError(f"{path}: is {animated_name(path)} ({frames} frames), not a still image; use "
+                             "`humanseg video` (or convert_video), or `humanseg batch` for a folder")
     image = decode_upright(data, header.orientation if header else 1)
     if image is None:
         if path.suffix.lower() in VIDEO_SUFFIXES:

@@ -44,6 +44,9 @@ def _open(path: Path):
     import av
 
     check_input_file(path, "a video file")
+    if path.suffix.lower() == ".webp":   # FFmpeg's WebP decoder reads stills only: it fails on the first frame
+        raise InputError(f"{path}: an animated WebP cannot be read as a video here (FFmpeg cannot decode its "
+                         "frames); convert it to GIF or MP4 first (any image editor or converter does)")
     try:
         container = av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError) as exc:

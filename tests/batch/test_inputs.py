@@ -253,3 +253,21 @@ def test_a_full_disk_under_the_manifest_or_journal_is_a_one_line_error(tmp_path,
     err = capsys.readouterr().err
     assert "Traceback" not in err and f"{full}: cannot write (No space left on device)" in err, err
     assert not list((tmp_path / "out").rglob("*.part"))
+
+
+def test_an_apng_is_a_video_and_an_animated_webp_a_failed_record_not_its_first_frame(tmp_path, capsys):
+    """Both used to be processed as images (their first frame, written as if it were the whole file)."""
+    from tests.conftest import probe
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    save_gif(src / "wave.png", 4)
+    save_gif(src / "loop.webp", 4)
+    save_gif(src / "still.webp", 1)
+    assert main(["batch", str(src), str(out), *FAST]) == 1   # the animated WebP failed
+    records = {Path(r["input"]).name: r for r in read_manifest(out / "manifest.jsonl")}
+    assert records["wave.png"]["kind"] == "video" and records["wave.png"]["status"] == "done"
+    assert probe(out / "wave.mp4")["frames"] == 4
+    assert records["loop.webp"]["status"] == "failed" and "animated WebP" in records["loop.webp"]["reason"]
+    assert records["still.webp"]["kind"] == "image" and (out / "still.webp").is_file()
+    assert not (out / "loop.png").exists() and not (out / "loop.mp4").exists()

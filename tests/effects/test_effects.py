@@ -156,13 +156,15 @@ def test_convert_video_plays_a_video_background_at_its_own_speed(tmp_path, segme
     assert levels == [0, 0, 1, 1]     # 10 fps over a 5 fps background: each background frame twice
 
 
-def test_an_animated_gif_background_plays_and_loops(tmp_path):
+@pytest.mark.parametrize("suffix", [".gif", ".png"])
+def test_an_animated_gif_or_png_background_plays_and_loops(tmp_path, suffix):
+    """An APNG background used to be a still of its first frame; it plays like an animated GIF now."""
     from PIL import Image as PILImage
 
     from humanseg.api import convert_image
     from humanseg.effects import VideoBackground, effect_from_spec
 
-    path = tmp_path / "bg.gif"
+    path = tmp_path / f"bg{suffix}"
     frames = [PILImage.fromarray(np.full((24, 32, 3), v, np.uint8)) for v in (30, 120, 210)]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
     effect = effect_from_spec(str(path))
@@ -173,6 +175,18 @@ def test_an_animated_gif_background_plays_and_loops(tmp_path):
     cv2.imwrite(str(photo), np.full((48, 64, 3), 90, np.uint8))
     convert_image(photo, tmp_path / "out.png", effect_from_spec(str(path)))   # a photo gets its first frame
     assert cv2.imread(str(tmp_path / "out.png")).shape == (48, 64, 3)
+
+
+def test_an_animated_webp_background_is_a_clear_error_not_its_first_frame(tmp_path):
+    from PIL import Image as PILImage
+
+    from humanseg.effects import effect_from_spec
+
+    path = tmp_path / "bg.webp"
+    frames = [PILImage.fromarray(np.full((24, 32, 3), v, np.uint8)) for v in (30, 120, 210)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    with pytest.raises(InputError, match="animated WebP"):
+        effect_from_spec(str(path)).background(np.zeros((48, 64, 3), np.uint8), np.zeros((48, 64), np.float32))
 
 
 def every_effect(tmp_path):
