@@ -84,21 +84,34 @@ def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return resized[y:y + height, x:x + width]
 
 
-class Image(BackgroundEffect):
-    """A still image behind the person, cover-fitted (cached per frame size)."""
+class StillBackground(BackgroundEffect):
+    """A still picture behind the person, cover-fitted (cached per frame size). Where the picture is transparent
+    (an alpha channel, say a PNG frame or sticker sheet), the frame's own background shows through it, as
+    through a layer in an image editor; an opaque picture replaces the background."""
 
-    def __init__(self, path: str | Path):
-        from ..io.images import read_image
-
-        self.path = Path(path)
-        self.image = read_image(self.path)
-        self._cache: dict[tuple[int, int], np.ndarray] = {}
+    def __init__(self, picture: np.ndarray, alpha: np.ndarray | None = None):
+        self.image, self.alpha = picture, alpha
+        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
 
     def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         key = (frame.shape[1], frame.shape[0])
         if key not in self._cache:
-            self._cache = {key: cover_fit(self.image, *key)}
-        return self._cache[key]
+            alpha = None if self.alpha is None else cover_fit(self.alpha, *key)[..., None]
+            self._cache = {key: (cover_fit(self.image, *key), alpha)}
+        picture, alpha = self._cache[key]
+        if alpha is None:
+            return picture
+        return np.clip(picture * alpha + frame * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
+
+
+class Image(StillBackground):
+    """A still image file behind the person (see StillBackground: its transparent parts show the frame)."""
+
+    def __init__(self, path: str | Path):
+        from ..io.images import read_image_and_alpha
+
+        self.path = Path(path)
+        super().__init__(*read_image_and_alpha(self.path))
 
 
 class VideoBackground(BackgroundEffect):

@@ -43,6 +43,18 @@ def to_bgr8(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def alpha_of(image: np.ndarray) -> np.ndarray | None:
+    """The alpha channel of decoded pixels (gray+alpha or BGRA, any depth) as float32 HxW in [0, 1]; None when
+    there is none or every pixel is opaque."""
+    if image.ndim != 3 or image.shape[2] not in (2, 4):
+        return None
+    alpha = image[..., -1]
+    full = np.iinfo(alpha.dtype).max if np.issubdtype(alpha.dtype, np.integer) else 1.0
+    if (alpha >= full).all():
+        return None
+    return np.clip(alpha.astype(np.float32) / float(full), 0.0, 1.0)
+
+
 def unreadable(path: str | Path, exc: OSError) -> InputError:
     """The InputError for an OSError met while reading the input `path` (permission denied, I/O error...)."""
     if isinstance(exc, PermissionError):
@@ -63,10 +75,21 @@ def check_input_file(path: Path, what: str) -> None:
 def read_image(path: str | Path) -> np.ndarray:
     """uint8 HxWx3 BGR, upright (EXIF orientation applied, as photo viewers show it); raises InputError
     naming the file for anything unusable (an animated GIF too; a one-frame GIF is an image). The pixel limit
-    is checked on the header, before decoding."""
+    is checked on the header, before decoding. An alpha channel is dropped (read_image_and_alpha keeps it)."""
+    return to_bgr8(_read_decoded(Path(path)))
+
+
+def read_image_and_alpha(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(read_image's BGR, the alpha channel as float32 HxW in [0, 1], or None when the file has none or is
+    opaque everywhere)."""
+    decoded = _read_decoded(Path(path))
+    return to_bgr8(decoded), alpha_of(decoded)
+
+
+def _read_decoded(path: Path) -> np.ndarray:
+    """The decoded pixels of read_image, before conversion (any depth and channels)."""
     from .image_bytes import decode_upright, read_header
 
-    path = Path(path)
     try:
         check_input_file(path, "an image file")
         data = np.fromfile(str(path), dtype=np.uint8)
@@ -89,7 +112,7 @@ def read_image(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: not a readable image (corrupt, truncated or unsupported format)")
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise InputError(f"{path}: image is {image.shape[1]}x{image.shape[0]}, {too_large}")
-    return to_bgr8(image)
+    return image
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

@@ -28,11 +28,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from ..effects import Blur, Color, parse_hex_color
-from ..effects.backgrounds import MAX_BLUR_STRENGTH, BackgroundEffect, Transparent, cover_fit
+from ..effects.backgrounds import MAX_BLUR_STRENGTH, BackgroundEffect, StillBackground, Transparent
 from ..effects.finishing import LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH, with_finishing
 from ..errors import HumansegError, ModelError
 from ..io.image_bytes import ImageHeader, decode_upright, read_header
-from ..io.images import to_bgr8
+from ..io.images import alpha_of, to_bgr8
 from ..matting.foreground import ML_INSTALL
 from ..runtime.letterbox import ADAPTIVE_MAX_STRETCH
 from ..runtime.postprocess import MAX_FEATHER, PostProcess
@@ -380,24 +380,19 @@ def effect_from_bg(bg: str, strength: float) -> BackgroundEffect:
     raise ApiError(400, f"bg '{bg}' must be blur or color:#RRGGBB (or upload a background image)")
 
 
-class _Still(BackgroundEffect):
-    """An uploaded background image (already decoded), cover-fitted."""
-
-    def __init__(self, picture: np.ndarray):
-        self.picture = picture
-
-    def background(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return cover_fit(self.picture, frame.shape[1], frame.shape[0])
-
-
 def decode(upload: Upload, max_pixels: int) -> np.ndarray:
     """Upright uint8 HxWx3 BGR pixels of an upload (runs in a worker; the header was checked already)."""
+    return to_bgr8(decode_any(upload, max_pixels))
+
+
+def decode_any(upload: Upload, max_pixels: int) -> np.ndarray:
+    """Upright decoded pixels of an upload, any depth and channels (alpha kept)."""
     image = decode_upright(upload.data, upload.header.orientation)
     if image is None:
         raise ApiError(400, f"{upload.what} is not a readable image (corrupt, truncated or unsupported format)")
     if image.shape[0] * image.shape[1] > max_pixels:  # a header that lied about its size
         raise ApiError(413, f"{upload.what} has more than {max_pixels} pixels")
-    return to_bgr8(image)
+    return image
 
 
 def render(seg: Segmenter, job: Job) -> tuple[bytes, str]:
@@ -405,7 +400,8 @@ def render(seg: Segmenter, job: Job) -> tuple[bytes, str]:
     frame = decode(job.image, job.max_pixels)
     effect = job.effect
     if job.background is not None:
-        effect = _Still(decode(job.background, job.max_pixels))
+        picture = decode_any(job.background, job.max_pixels)   # transparent parts show the photo (StillBackground)
+        effect = StillBackground(to_bgr8(picture), alpha_of(picture))
     if job.finishing:
         effect = with_finishing(effect, **job.finishing)
     try:

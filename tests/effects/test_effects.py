@@ -260,3 +260,27 @@ def test_colours_are_taken_as_hex_or_three_integers_and_one_text_is_one_comment(
     assert CommentsBehind(["hi"], color="#FF0000").bgr == (0, 0, 255)
     assert Color(np.array([1, 2, 3])).bgr == (3, 2, 1)
     assert CommentsBehind("hello there").texts == ["hello there"]   # not one comment a letter
+
+
+@pytest.mark.parametrize("depth", [np.uint8, np.uint16])
+def test_a_background_picture_s_transparent_parts_show_the_frame(tmp_path, depth):
+    """The alpha of a background PNG used to be dropped: its transparent parts became whatever colour they
+    stored (black here). They show the frame's own background now, like a layer in an image editor; an opaque
+    picture still replaces the background."""
+    from humanseg.effects import effect_from_spec
+
+    full = np.iinfo(depth).max
+    picture = np.zeros((40, 60, 4), depth)
+    picture[..., 1] = full                     # green, where opaque
+    picture[:, 30:, 3] = full                  # right half opaque, left half transparent
+    picture[:20, :30, 3] = full // 2           # top-left quarter half transparent
+    cv2.imwrite(str(tmp_path / "bg.png"), picture)
+    frame = np.full((40, 60, 3), 200, np.uint8)
+    out = effect_from_spec(str(tmp_path / "bg.png"))(frame, np.zeros((40, 60), np.float32))
+    assert (out[:, 31:] == (0, 255, 0)).all()               # opaque: the picture
+    assert (out[21:, :29] == 200).all()                      # transparent: the frame
+    assert np.abs(out[2:18, 2:28].astype(int) - (100, 228, 100)).max() <= 2   # half: both, half each
+    opaque = picture[..., :3].copy()
+    cv2.imwrite(str(tmp_path / "opaque.png"), opaque)
+    out = effect_from_spec(str(tmp_path / "opaque.png"))(frame, np.zeros((40, 60), np.float32))
+    assert (out[:, :, 1] == 255 if depth == np.uint8 else out[:, :, 1] >= 254).all()

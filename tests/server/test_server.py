@@ -421,3 +421,18 @@ def test_the_form_fields_check_knows_every_option_of_the_endpoint(client):
     body = schema["paths"]["/v1/segment"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     ref = body["$ref"].rsplit("/", 1)[-1]
     assert sorted(schema["components"]["schemas"][ref]["properties"]) == sorted(SEGMENT_FIELDS)
+
+
+def test_an_uploaded_background_s_transparent_parts_show_the_photo(client):
+    """As for --bg: the alpha of an uploaded background was dropped (its transparent parts came out black)."""
+    photo = np.full((60, 80, 3), 180, np.uint8)
+    bg = np.zeros((60, 80, 4), np.uint8)
+    bg[..., 2] = 255                                         # red where opaque
+    bg[:, 40:, 3] = 255                                      # right half opaque, left half transparent
+    r = post(client, {"return": "composite", "format": "png", "threshold": "0.5"},
+             files={"image": ("a.png", cv2.imencode(".png", photo)[1].tobytes(), "image/png"),
+                    "background": ("b.png", cv2.imencode(".png", bg)[1].tobytes(), "image/png")})
+    assert r.status_code == 200, r.text
+    out = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
+    assert (out[:, 45:] == (0, 0, 255)).all()               # a grey photo has no person: the picture
+    assert (out[:, :35] == 180).all()                        # the transparent half shows the photo
