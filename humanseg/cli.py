@@ -348,12 +348,33 @@ def cmd_video(a):
     from .api import convert_video
 
     segmenter = _segmenter(a, "video", reuse_buffers=True)
-    result = convert_video(a.input, a.output, _effect(a, "video"), segmenter, temporal=a.temporal,
+    effect = _effect(a, "video")
+    if a.foreground == "ml":
+        _warn_slow_foreground(a.input)
+    result = convert_video(a.input, a.output, effect, segmenter, temporal=a.temporal,
                            keep_partial=a.keep_partial)
     frames = f"{result['frames']} of {result['frames_expected']} frames, INCOMPLETE" if result.get("incomplete") \
         else f"{result['frames']} frames"
     print(f"{result['output']} ({frames}{', audio copied' if result['audio_copied'] else ''})")
     return 1 if result.get("incomplete") else 0
+
+
+def _warn_slow_foreground(video: Path) -> None:
+    """--foreground ml on a video is accepted but takes about a second a 720p frame: say what that means for this
+    video before the user waits for it (nothing when the video cannot be read: convert_video says why)."""
+    from .io.video import VideoReader
+
+    try:
+        info = VideoReader(video).info
+    except HumansegError:
+        return
+    if not info.frames:
+        return
+    scale = info.width * info.height / (1280 * 720)
+    minutes = info.frames * max(scale, 0.1) / 60
+    warnings.warn(f"--foreground ml takes about a second a 720p frame: {info.frames} frames of {info.width}x"
+                  f"{info.height} may take ~{minutes:.0f} minute(s); --foreground fast takes milliseconds a frame",
+                  HumansegWarning, stacklevel=2)
 
 
 def batch_args(p):

@@ -302,3 +302,20 @@ def test_an_apng_is_a_video_and_an_animated_webp_a_clear_refusal(tmp_path, capsy
     assert not (tmp_path / "o2.mp4").exists()
     code, _, err = run_main(capsys, "video", gif(tmp_path / "still.png", 1), tmp_path / "o3.mp4")
     assert code == 2 and "still image" in err
+
+
+def test_ml_foreground_on_a_video_says_how_long_it_may_take(tmp_path):
+    """--foreground ml on a video was accepted without a word although it takes about a second a 720p frame."""
+    from humanseg.cli import _warn_slow_foreground
+    from humanseg.errors import HumansegWarning
+    from tests.conftest import make_video
+
+    make_video(tmp_path / "talk.mp4", n=12, size=(96, 64), audio=False)
+    with pytest.warns(HumansegWarning, match=r"12 frames of 96x64 may take ~\d+ minute"):
+        _warn_slow_foreground(tmp_path / "talk.mp4")
+    (tmp_path / "broken.mp4").write_bytes(b"nope")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_slow_foreground(tmp_path / "broken.mp4")   # convert_video says what is wrong with it, not this
