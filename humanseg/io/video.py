@@ -175,6 +175,9 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
     n_frames = 0
     writer = v_out = padded_to = tmp = None
     audio: dict[int, tuple] = {}   # input audio stream index -> (output stream, resampler or None)
+    # input frame pts -> its duration: the encoder gives every packet 1/average rate, which for a variable
+    # rate clip ends the output early (its last frame shown for 1/average rate instead of its own duration)
+    durations: dict[int, int] = {}
     with _sigterm_raises_exit():   # installed over the cleanup too, so a second SIGTERM cannot cut it short
         try:
             tmp = temp_beside(out, directory=png_sequence)
@@ -200,6 +203,11 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                 warnings.warn(f"{inp}: its audio is not kept: PNG frames carry no sound (write a .webm or .mov "
                               "for transparent video with audio)", HumansegWarning, stacklevel=2)
 
+            def mux_video(packets) -> None:
+                for p in packets:
+                    p.duration = durations.pop(p.pts, None) or p.duration
+                    writer.mux(p)
+
             def encode(frame) -> None:
                 nonlocal n_frames
                 rotation = _rotation(frame)
@@ -215,8 +223,9 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                     new.pts, new.time_base = frame.pts, frame.time_base
                     if frame.pts is None:   # a raw stream (.h264, MJPEG) has no timestamps: one frame every 1/rate
                         new.pts, new.time_base = n_frames, 1 / frame_rate(v_in)
-                    for p in v_out.encode(new):
-                        writer.mux(p)
+                    if frame.pts is not None and frame.duration and frame.time_base == v_out.codec_context.time_base:
+                        durations[frame.pts] = frame.duration
+                    mux_video(v_out.encode(new))
                 n_frames += 1
                 tally.add(None if frame.time is None else float(frame.time))
                 bar.update(1)
@@ -244,8 +253,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                                  "or truncated); nothing was written. To keep what decodes, use --keep-partial "
                                  "(keep_partial=True)")
             if writer is not None:
-                for p in v_out.encode():
-                    writer.mux(p)
+                mux_video(v_out.encode())
                 for a_out, resampler in audio.values():
                     if resampler is not None:
                         for resampled in resampler.resample(None):

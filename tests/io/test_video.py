@@ -461,3 +461,27 @@ def test_a_raw_stream_without_timestamps_gets_one_frame_every_1_over_rate(tmp_pa
         with av.open(str(out)) as c:
             times = [float(f.time) for f in c.decode(video=0)]
         assert np.allclose(times, [i / 25 for i in range(6)], atol=1e-3)
+
+
+def _end_time(path):
+    """Where the video stream ends: the latest presentation time plus that frame's duration (seconds)."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        return max(float((p.pts + p.duration) * v.time_base) for p in c.demux(v) if p.size)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_variable_frame_rate_clip_keeps_its_length(tmp_path, suffix):
+    """Every output packet lasted 1/average rate: an MP4's average rate is what ffmpeg makes of its decode
+    times, 14.5 fps for this 10-frame, 1.1 s clip, so its last frame (shown 0.1 s in the input) was cut to
+    0.069 s and the output ended at 1.069 s instead of 1.1 s. Each frame now keeps its own duration."""
+    from humanseg.io.video import process_video
+
+    pts = [0, 40, 90, 100, 260, 300, 333, 500, 900, 1000]
+    src = make_video(tmp_path / "vfr.mp4", n=len(pts), audio=False, pts=pts)
+    out = tmp_path / f"out{suffix}"
+    process_video(src, out, _opaque, progress=False)
+    assert _end_time(src) == pytest.approx(1.1, abs=1e-3)
+    assert _end_time(out) == pytest.approx(1.1, abs=1e-3)
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        assert [f.time for f in a.decode(video=0)] == pytest.approx([f.time for f in b.decode(video=0)], abs=1e-3)
