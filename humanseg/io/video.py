@@ -8,6 +8,7 @@ import shutil
 import signal
 import threading
 import warnings
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -178,6 +179,10 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
     # input frame pts -> its duration: the encoder gives every packet 1/average rate, which for a variable
     # rate clip ends the output early (its last frame shown for 1/average rate instead of its own duration)
     durations: dict[int, int] = {}
+    # AVI stores no presentation times: ffmpeg derives them from the decode order, which for H.264 comes out one
+    # frame late and, with B-frames, shuffled (1, 4, 3, 5, 2 ...). Frames leave the decoder in display order, each
+    # in the next frame slot: the k-th frame is timed by the k-th packet's slot (its dts), gaps (dropped frames) kept.
+    avi_slots = deque() if container.format.name == "avi" else None
     with _sigterm_raises_exit():   # installed over the cleanup too, so a second SIGTERM cannot cut it short
         try:
             tmp = temp_beside(out, directory=png_sequence)
@@ -210,6 +215,8 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
 
             def encode(frame) -> None:
                 nonlocal n_frames
+                if avi_slots:
+                    frame.pts = avi_slots.popleft()
                 rotation = _rotation(frame)
                 result = process(_upright(frame.to_ndarray(format="bgr24"), rotation))
                 if keep_stored:
@@ -239,6 +246,8 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                 if packet.stream.type == "audio":
                     _mux_audio(packet, writer, *audio[packet.stream.index])
                     continue
+                if avi_slots is not None and packet.size and packet.dts is not None:
+                    avi_slots.append(packet.dts)
                 for frame in _decode(packet):
                     encode(frame)
             if not demuxed_to_end:

@@ -485,3 +485,24 @@ def test_a_variable_frame_rate_clip_keeps_its_length(tmp_path, suffix):
     assert _end_time(out) == pytest.approx(1.1, abs=1e-3)
     with av.open(str(src)) as a, av.open(str(out)) as b:
         assert [f.time for f in a.decode(video=0)] == pytest.approx([f.time for f in b.decode(video=0)], abs=1e-3)
+
+
+@pytest.mark.parametrize("b_frames", ["0", "3"])
+def test_h264_in_avi_keeps_its_frame_times(tmp_path, b_frames):
+    """AVI stores no presentation times and ffmpeg makes them up for H.264 from the decode order: one frame late
+    (0.1, 0.2 ... at 10 fps: the whole video a frame behind its sound), and with B-frames shuffled (0.1, 0.4, 0.3,
+    0.5, 0.2 ...), which the MP4 muxer refused ('encoding failed (Invalid argument)'). Frame k is now timed by the
+    k-th frame slot of the AVI."""
+    from humanseg.io.video import process_video
+
+    src = tmp_path / "camera.avi"
+    with av.open(str(src), "w") as c:
+        v = c.add_stream("libx264", rate=10, options={"bf": b_frames})
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        encode_frames(c, v, [np.full((48, 64, 3), 15 + 20 * i, np.uint8) for i in range(12)])
+    out = tmp_path / "out.mp4"
+    assert process_video(src, out, _opaque, progress=False)["frames"] == 12
+    with av.open(str(out)) as c:
+        frames = list(c.decode(video=0))
+    assert [round(float(f.time), 3) for f in frames] == [i / 10 for i in range(12)]
+    assert [round((f.to_ndarray(format="bgr24").mean() - 15) / 20) for f in frames] == list(range(12))
