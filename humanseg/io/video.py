@@ -390,16 +390,19 @@ def _mux_audio(packet, writer, a_out, resampler) -> None:
 # the codec an audio stream is re-encoded to where the output container cannot hold the input's
 AUDIO_REENCODE = {"webm": ("libopus", 48000), "avi": ("libmp3lame", None)}
 AUDIO_REENCODE_DEFAULT = ("aac", None)
+# codecs a muxer lists as supported but refuses when it writes its header (FFmpeg: Opus and FLAC in MP4 only, not MOV)
+AUDIO_REFUSED = {"mov": {"opus", "flac"}}
 
 
 def _add_audio_stream(writer, a_in):
     """(output audio stream, resampler when the audio must be re-encoded or None).
 
     Audio packets are copied as they are where the container takes the codec (WebM: Opus or Vorbis only;
-    AVI: no Opus), else decoded and re-encoded (AUDIO_REENCODE)."""
+    AVI: no Opus; MOV: no Opus or FLAC), else decoded and re-encoded (AUDIO_REENCODE)."""
     import av
 
-    if a_in.codec_context.codec.canonical_name in writer.supported_codecs:
+    name = a_in.codec_context.codec.canonical_name
+    if name in writer.supported_codecs and name not in AUDIO_REFUSED.get(writer.format.name, ()):
         return writer.add_stream_from_template(a_in), None
     codec, rate = AUDIO_REENCODE.get(writer.format.name, AUDIO_REENCODE_DEFAULT)
     rate = rate or a_in.codec_context.sample_rate or 48000
