@@ -29,6 +29,9 @@ OPAQUE_SUFFIXES = {".mp4", ".mov", ".mkv", ".m4v", ".webm", ".avi"}
 VP9_SPEED = {"deadline": "realtime", "cpu-used": "6", "row-mt": "1"}
 VP9_CRF_OFFSET = 12   # VP9's crf scale (0-63) sits above x264's (0-51): crf 18 -> 30
 ROTATION_FORMATS = {"mp4", "mov", "matroska", "webm"}   # containers that carry a display rotation
+# AVI times a video packet by its slot (its index), never by its dts: an audio encoder's negative start (MP3, AAC
+# priming) made the muxer shift every dts later, which put an empty slot before the second frame
+MUX_OPTIONS = {"avi": {"avoid_negative_ts": "disabled"}}
 
 
 @dataclass
@@ -147,8 +150,8 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                   keep_partial: bool = False) -> dict:
     """Decode `inp`, call process(frame_bgr upright) -> BGR (or BGRA if transparent), encode to `out`.
 
-    Every frame keeps its timestamp; every audio stream is copied packet for packet, or re-encoded where
-    the output container cannot hold its codec (Opus for WebM, MP3 for AVI, AAC otherwise). The output
+    Every frame keeps its timestamp (in AVI, which has none, the frame slot of 1/rate nearest it); every audio
+    stream is copied packet for packet, or re-encoded where the output container cannot hold its codec (Opus for WebM, MP3 for AVI, AAC otherwise). The output
     is written to a uniquely named hidden temporary file (a folder for PNG frames) beside `out` and
     renamed only when complete; on any error, Ctrl-C or SIGTERM the temporary is removed. Odd-sized frames are padded to even sizes for H.264/VP9 (4:2:0 chroma).
 
@@ -183,6 +186,8 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
     # frame late and, with B-frames, shuffled (1, 4, 3, 5, 2 ...). Frames leave the decoder in display order, each
     # in the next frame slot: the k-th frame is timed by the k-th packet's slot (its dts), gaps (dropped frames) kept.
     avi_slots = deque() if container.format.name == "avi" else None
+    # and an AVI output holds one frame per slot of 1/rate: each frame goes into the slot nearest its time
+    avi_out = None if png_sequence or _format_for(out) != "avi" else _FrameSlots(avi_rate(v_in))
     with _sigterm_raises_exit():   # installed over the cleanup too, so a second SIGTERM cannot cut it short
         try:
             tmp = temp_beside(out, directory=png_sequence)
@@ -191,7 +196,7 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
             rotation = _first_frame_rotation(inp)
             keep_stored = not png_sequence and _format_for(out) in ROTATION_FORMATS
             if not png_sequence:
-                writer = av.open(str(tmp), mode="w", format=_format_for(out))
+                writer = av.open(str(tmp), mode="w", format=_format_for(out), options=MUX_OPTIONS.get(_format_for(out)))
                 # every stream must exist before the first packet is muxed
                 size = (v_in.codec_context.width, v_in.codec_context.height)
                 if not keep_stored and rotation % 180:
@@ -228,9 +233,11 @@ def process_video(inp: str | Path, out: str | Path, process: Callable[[np.ndarra
                         result = _pad_to(result, *padded_to)
                     new = av.VideoFrame.from_ndarray(result, format="bgra" if transparent else "bgr24")
                     new.pts, new.time_base = frame.pts, frame.time_base
-                    if frame.pts is None:   # a raw stream (.h264, MJPEG) has no timestamps: one frame every 1/rate
+                    if avi_out is not None:
+                        new.pts, new.time_base = avi_out.slot(_seconds(frame)), avi_out.time_base
+                    elif frame.pts is None:   # a raw stream (.h264, MJPEG) has no timestamps: one frame every 1/rate
                         new.pts, new.time_base = n_frames, 1 / frame_rate(v_in)
-                    if frame.pts is not None and frame.duration and frame.time_base == v_out.codec_context.time_base:
+                    elif frame.duration and frame.time_base == v_out.codec_context.time_base:
                         durations[frame.pts] = frame.duration
                     mux_video(v_out.encode(new))
                 n_frames += 1
@@ -445,11 +452,53 @@ def frame_rate(v_in) -> Fraction:
     return v_in.average_rate or v_in.guessed_rate or Fraction(30)
 
 
+AVI_MAX_RATE = 240   # above this an average or guessed rate is a timestamp tick (1/1000, 1/90000), not frames
+
+
+def avi_rate(v_in) -> Fraction:
+    """The constant frame rate of an AVI output: the input's average rate, else ffmpeg's guess, else 30."""
+    for rate in (v_in.average_rate, v_in.guessed_rate):
+        if rate and 0 < rate <= AVI_MAX_RATE:
+            return Fraction(rate)
+    return Fraction(30)
+
+
+class _FrameSlots:
+    """Frame slots of an AVI output. AVI has no per-frame timestamps, only a constant rate: a packet's time is
+    its index (empty chunks fill skipped slots). With the input's fine time base (1/1000, 1/16000) the header
+    said hundreds of frames a second, the file was mostly filler and ffmpeg read the first frame at 0.165 s and
+    the last two 2 ms apart. Each frame goes into the slot nearest its time (the first frame's time, where
+    negative, counting as 0), never into the slot of the frame before or an earlier one; a frame without a
+    time takes the next slot."""
+
+    def __init__(self, rate: Fraction):
+        self.time_base = 1 / Fraction(rate)
+        self.last = -1
+        self.origin: Fraction | None = None
+
+    def slot(self, seconds: Fraction | None) -> int:
+        slot = self.last + 1
+        if seconds is not None:
+            if self.origin is None:
+                self.origin = min(seconds, Fraction(0))
+            slot = max(slot, round((seconds - self.origin) / self.time_base))
+        self.last = slot
+        return slot
+
+
+def _seconds(frame) -> Fraction | None:
+    """A decoded frame's presentation time in seconds, exactly; None when it has none."""
+    if frame.pts is None or not frame.time_base:
+        return None
+    return frame.pts * Fraction(frame.time_base)
+
+
 def _add_video_stream(writer, v_in, out: Path, transparent: bool, crf: int, size: tuple[int, int]):
     """(output video stream, [width, height] padded to even for 4:2:0 or None when the size is kept);
-    size: (width, height) of the frames encoded."""
+    size: (width, height) of the frames encoded. The stream keeps the input's time base, except in AVI:
+    1/rate (avi_rate), one frame a slot."""
     w, h = size
-    rate = frame_rate(v_in)
+    rate = avi_rate(v_in) if writer.format.name == "avi" else frame_rate(v_in)
     padded_to = None
     if transparent:
         codec, pix_fmt = TRANSPARENT_SUFFIXES[out.suffix.lower()]
@@ -467,8 +516,9 @@ def _add_video_stream(writer, v_in, out: Path, transparent: bool, crf: int, size
                 options["bf"] = "0"   # AVI stores no presentation times: reordered B-frames play out of order
     stream = writer.add_stream(codec, rate=rate, options=options)
     stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
-    stream.time_base = v_in.time_base
-    stream.codec_context.time_base = v_in.time_base
+    time_base = 1 / rate if writer.format.name == "avi" else v_in.time_base
+    stream.time_base = time_base
+    stream.codec_context.time_base = time_base
     return stream, padded_to
 
 

@@ -1,3 +1,5 @@
+from fractions import Fraction
+
 import av
 import numpy as np
 import pytest
@@ -521,3 +523,74 @@ def test_audio_mov_cannot_hold_is_re_encoded(tmp_path, codec):
     with av.open(str(out)) as c:
         assert c.streams.audio[0].codec_context.codec.canonical_name == "aac"
         assert sum(f.samples for f in c.decode(audio=0)) > 0.4 * 48000
+
+
+def _avi_slots(path):
+    """(time base, frame slots) of an AVI's video: each stored frame's index at 1/rate; empty filler chunks
+    (skipped slots) are not frames."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        packets = [p for p in c.demux(v) if p.dts is not None]
+        return v.time_base, [p.dts for p in packets if p.size], sum(1 for p in packets if not p.size)
+
+
+def test_avi_output_has_one_frame_slot_per_frame_at_the_input_rate(tmp_path):
+    """AVI has no per-frame timestamps, only a constant rate. The output kept the input's fine time base: a 10 fps
+    MP4 timed in 1/16000 became a '600 fps' AVI (time base 1/600) of mostly empty filler chunks (slots 0, 99, 159,
+    219 ...), which ffmpeg read from 0.165 s on with its last two frames 2 ms apart (1.965, 1.9667). It is now
+    1/10 with frame k in slot k; the MP3 encoder's negative start no longer pushes the frames back a slot."""
+    from humanseg.io.video import process_video
+
+    src = make_video(tmp_path / "in.mp4", n=20, audio=True, pts=[100 * i for i in range(20)])
+    out = tmp_path / "out.avi"
+    assert process_video(src, out, _opaque, progress=False)["frames"] == 20
+    time_base, slots, fillers = _avi_slots(out)
+    assert time_base == Fraction(1, 10) and slots == list(range(20)) and fillers == 0
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].average_rate == 10
+        assert float(next(c.decode(audio=0)).time) == 0
+    # read back by its frame slots (as humanseg reads an AVI), frame k is at k/10 s
+    back = tmp_path / "back.mp4"
+    process_video(out, back, _opaque, progress=False)
+    with av.open(str(back)) as c:
+        assert [round(float(f.time), 6) for f in c.decode(video=0)] == [k / 10 for k in range(20)]
+
+
+def test_variable_frame_rate_into_avi_takes_the_nearest_free_slots(tmp_path):
+    """A variable-frame-rate clip into AVI: one slot of 1/average rate per frame, each frame in the slot nearest its
+    time, pushed on where that slot is taken; the frame count is kept. (Its time base was the input's: 1/600.)"""
+    from humanseg.io.video import process_video
+
+    pts = [0, 40, 90, 100, 260, 300, 333, 500, 900, 1000]
+    src = make_video(tmp_path / "vfr.mp4", n=len(pts), audio=False, pts=pts)
+    out = tmp_path / "out.avi"
+    assert process_video(src, out, _opaque, progress=False)["frames"] == len(pts)
+    with av.open(str(src)) as c:
+        rate = c.streams.video[0].average_rate
+    time_base, slots, _ = _avi_slots(out)
+    assert time_base == 1 / rate
+    expected, last = [], -1
+    for ms in pts:
+        last = max(last + 1, round(Fraction(ms, 1000) * rate))
+        expected.append(last)
+    assert slots == expected and expected[0] == 0
+
+
+def test_frame_slots_are_nearest_increasing_and_start_at_0():
+    from humanseg.io.video import _FrameSlots
+
+    slots = _FrameSlots(Fraction(10))
+    assert [slots.slot(None if t is None else Fraction(t)) for t in ["0", "0.04", "0.26", None, "0.3", "1"]] \
+        == [0, 1, 3, 4, 5, 10]
+    negative = _FrameSlots(Fraction(25))   # an input starting before 0: its first frame goes in slot 0
+    assert [negative.slot(Fraction(t)) for t in ["-0.08", "-0.04", "0"]] == [0, 1, 2]
+
+
+def test_avi_rate_falls_back_from_timestamp_ticks():
+    from types import SimpleNamespace
+
+    from humanseg.io.video import avi_rate
+
+    assert avi_rate(SimpleNamespace(average_rate=Fraction(30000, 1001), guessed_rate=None)) == Fraction(30000, 1001)
+    assert avi_rate(SimpleNamespace(average_rate=None, guessed_rate=Fraction(25))) == 25
+    assert avi_rate(SimpleNamespace(average_rate=Fraction(1000), guessed_rate=Fraction(90000))) == 30
