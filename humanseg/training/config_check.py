@@ -8,6 +8,7 @@ import math
 from numbers import Real
 
 from ..errors import OptionError
+from ..runtime.budget import MAX_CANVAS_PIXELS
 from .config import TrainConfig
 
 SHARES = ("synth_prob", "webcam_prob", "empty_prob", "hold_out_backgrounds", "quarter_turn_prob", "small_person_prob", "side_cut_prob", "self_prior_prob", "hard_share",
@@ -27,9 +28,13 @@ def flag(name: str) -> str:
 
 
 def _number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+    try:
+        number = math.nan if isinstance(value, bool) or not isinstance(value, Real) else float(value)
+    except OverflowError:   # an integer too large for a float
+        number = math.inf
+    if not math.isfinite(number):
         raise OptionError(f"{flag(name)}: expected a finite number, got {value!r}")
-    return float(value)
+    return number
 
 
 def _weights(name: str, value) -> None:
@@ -73,6 +78,9 @@ def check_config(cfg: TrainConfig) -> None:
         raise OptionError(f"--seed: a whole number from 0 to {2**32 - 1}, got {cfg.seed!r}")
     if len(cfg.size) != 2 or any(not isinstance(s, int) or s < cfg.stride for s in cfg.size):
         raise OptionError(f"--size: two whole numbers of at least --stride ({cfg.stride}), got {cfg.size!r}")
+    if cfg.size[0] * cfg.size[1] > MAX_CANVAS_PIXELS:
+        raise OptionError(f"--size: {cfg.size[0]}x{cfg.size[1]} is more than the runtime's largest canvas "
+                          f"({MAX_CANVAS_PIXELS} pixels), e.g. 256x144")
     _budget_scale(cfg)
     if not isinstance(cfg.model_kwargs, dict):
         raise OptionError(f'--model-kwargs: expected a JSON object, e.g. {{"width": 0.5}}, got {cfg.model_kwargs!r}')

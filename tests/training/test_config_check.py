@@ -25,6 +25,8 @@ def test_the_default_config_and_the_shipped_recipe_pass():
     ({"losses": {"ce": float("inf")}}, "--losses: expected a finite number"),
     ({"seed": -1}, "--seed: a whole number from 0 to 4294967295, got -1"),
     ({"seed": 2**32}, "--seed: a whole number from 0 to 4294967295"),
+    ({"epochs": 10**400}, "--epochs: expected a finite number"),
+    ({"size": (99999, 99999)}, "--size: 99999x99999 is more than the runtime's largest canvas"),
     ({"pseudo_share": 0.6, "clip_share": 0.4}, "leave room for labelled photos"),
     ({"batch_size": 1}, "--batch-size: must be at least 2, got 1"),
     ({"epochs": 2.5}, "--epochs: expected a whole number"),
