@@ -183,6 +183,7 @@ def test_train_keeps_earlier_runs_and_refuses_what_it_cannot_continue_in_one_lin
         (["--model", "pphumanseg-lite", "--out", str(run_dir), "--resume"], "has no optimizer"),
         (["--out", str(tmp_path / "new"), "--resume"], "new/last.pt not found"),
         (["--out", str(tmp_path / "a_file")], "is a file"),
+        (["--out", str(tmp_path / "a_file" / "run")], f"{tmp_path / 'a_file'} is a file, not a folder"),
         (["--out", str(tmp_path / "new"), "--device", "banana"], "--device banana: cannot use it"),
         (["--out", str(tmp_path / "new"), "--init", str(tmp_path / "junk.onnx")], "not an ONNX model"),
         (["--model", "fast-portrait", "--out", str(tmp_path / "new"), "--init", str(last)],

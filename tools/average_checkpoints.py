@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             meta = {p.key: p.value for p in model.metadata_props}
             what, architecture, samples = "models", meta["humanseg.architecture"], meta["humanseg.training_samples"]
         else:
+            if args.out.suffix.lower() == ".onnx":
+                raise AverageError(f"{args.out}: the average of checkpoints is a checkpoint; name it .pt and "
+                                   "make the .onnx from it with humanseg export")
             state = average_checkpoints(args.checkpoints)
             buffer = io.BytesIO()
             torch.save(state, buffer)

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from humanseg.errors import OutputError
 from humanseg.io.folders import find_pairs, label_files
 from humanseg.io.images import atomic_write_bytes
 from humanseg.io.masks import read_person_mask
@@ -73,6 +74,25 @@ def montage(rows: list[dict], height: int = 200) -> np.ndarray:
     return np.concatenate([np.pad(s, ((0, 0), (0, wide - s.shape[1]), (0, 0))) for s in strips], 0)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of photos")
+    return value
+
+
+def montage_problem(montage: Path, data: Path) -> str | None:
+    """Why the montage cannot be written there, or None; checked before the (slow) scan of the data."""
+    if montage.suffix.lower() != ".png":
+        return f"{montage}: the montage is a .png"
+    if montage.is_dir() or not montage.parent.is_dir():
+        return f"{montage}: {'is a folder' if montage.is_dir() else 'its folder does not exist'}; give a .png file path"
+    if data.resolve() in montage.resolve().parents:   # it could replace a photo or a mask
+        return f"{montage}: is inside the data folder {data}; write the montage outside it, so no photo or mask " \
+               "is replaced"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="folder holding <split>/<source>/{images,masks,soft}")
@@ -80,14 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agree", type=float, default=0.93, help="teachers' IoU with each other at least this")
     parser.add_argument("--below", type=float, default=0.85, help="mask's IoU with the teachers' mean under this")
     parser.add_argument("--montage", type=Path, help="write photo | mask | teachers for the listed photos here (.png)")
-    parser.add_argument("--show", type=int, default=12, help="photos in the montage (the lowest first)")
+    parser.add_argument("--show", type=_positive, default=12, help="photos in the montage (the lowest first)")
     args = parser.parse_args(argv)
     folder = args.data / args.split
     if not folder.is_dir():
         print(f"error: {folder}: no such folder", file=sys.stderr)
         return 2
-    if args.montage is not None and args.montage.suffix.lower() != ".png":
-        print(f"error: {args.montage}: the montage is a .png", file=sys.stderr)
+    problem = montage_problem(args.montage, args.data) if args.montage is not None else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     rows = disputes(folder)
     if not rows:
@@ -104,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r['source']}/{r['stem']}: mask IoU {r['mask_iou']:.3f}, teachers {r['teachers_iou']:.3f}")
     if args.montage is not None and listed:
         ok, data = cv2.imencode(".png", montage(listed[:args.show]))
-        atomic_write_bytes(args.montage, data.tobytes())
+        try:
+            atomic_write_bytes(args.montage, data.tobytes())
+        except OutputError as error:   # e.g. the disk filled up during the scan
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"{args.montage}: {min(len(listed), args.show)} photos")
     return 0
 

@@ -5,6 +5,9 @@ portrait of Eileen Collins (scikit-image's `data.astronaut()`), with a 440 Hz to
 """
 from __future__ import annotations
 
+import argparse
+import os
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,6 +15,8 @@ import av
 import cv2
 import numpy as np
 from skimage import data
+
+from humanseg.io.images import temp_beside, write_image
 
 OUT = Path(__file__).resolve().parents[1] / "examples"
 W, H, FPS, SECONDS, RATE = 640, 360, 25, 4, 48000
@@ -32,9 +37,8 @@ def frames():
         yield cv2.resize(canvas[y0:y0 + ch, x0:x0 + cw], (W, H), interpolation=cv2.INTER_AREA)
 
 
-def main() -> None:
-    OUT.mkdir(exist_ok=True)
-    with av.open(str(OUT / "astronaut.mp4"), "w") as out:
+def write_clip(path: Path) -> None:
+    with av.open(str(path), "w", format="mp4") as out:
         video = out.add_stream("libx264", rate=FPS, options={"crf": "23", "preset": "slow"})
         video.width, video.height, video.pix_fmt = W, H, "yuv420p"
         audio = out.add_stream("aac", rate=RATE)
@@ -53,8 +57,22 @@ def main() -> None:
                 out.mux(p)
         for p in audio.encode():
             out.mux(p)
-    cv2.imwrite(str(OUT / "astronaut.jpg"), next(iter(frames())), [cv2.IMWRITE_JPEG_QUALITY, 90])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)   # --help writes nothing
+    OUT.mkdir(exist_ok=True)
+    video = OUT / "astronaut.mp4"
+    tmp = temp_beside(video)
+    try:   # encoded beside it, then renamed: an interrupted run keeps the earlier clip whole
+        write_clip(tmp)
+        os.replace(tmp, video)
+    finally:
+        tmp.unlink(missing_ok=True)
+    write_image(OUT / "astronaut.jpg", next(iter(frames())), quality=90)
+    print(f"{video}, {OUT / 'astronaut.jpg'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

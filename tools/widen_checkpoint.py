@@ -27,7 +27,11 @@ def widen_checkpoint(src: Path, model_kwargs: dict, seed: int = 0) -> tuple[dict
     """(the wide checkpoint, the largest logit difference between the two models on a random input)."""
     state = read_checkpoint(src)
     narrow = create_model(state["model"], **state.get("model_kwargs", {}))
-    narrow.load_state_dict(state["state_dict"])
+    try:
+        narrow.load_state_dict(state["state_dict"])
+    except RuntimeError:   # tensors of another model or of other kwargs than the ones it names
+        raise WidenError(f"{src}: its weights do not fit the {state['model']} {state.get('model_kwargs', {})} it "
+                         "names; it is not a checkpoint humanseg train wrote") from None
     torch.manual_seed(seed)   # the new channels' fresh initialisation
     wide = create_model(state["model"], **model_kwargs)
     wide.load_state_dict(widen_state_dict(state["state_dict"], wide))

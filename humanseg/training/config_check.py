@@ -4,9 +4,11 @@
 `OptionError` (a ValueError) naming the option as the command line spells it."""
 from __future__ import annotations
 
+import math
 from numbers import Real
 
 from ..errors import OptionError
+from ..runtime.budget import MAX_CANVAS_PIXELS
 from .config import TrainConfig
 
 SHARES = ("synth_prob", "webcam_prob", "empty_prob", "hold_out_backgrounds", "quarter_turn_prob", "small_person_prob", "side_cut_prob", "self_prior_prob", "hard_share",
@@ -26,9 +28,13 @@ def flag(name: str) -> str:
 
 
 def _number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or value != value:
-        raise OptionError(f"{flag(name)}: expected a number, got {value!r}")
-    return float(value)
+    try:
+        number = math.nan if isinstance(value, bool) or not isinstance(value, Real) else float(value)
+    except OverflowError:   # an integer too large for a float
+        number = math.inf
+    if not math.isfinite(number):
+        raise OptionError(f"{flag(name)}: expected a finite number, got {value!r}")
+    return number
 
 
 def _weights(name: str, value) -> None:
@@ -68,16 +74,22 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ABOVE_ZERO:
         if _number(name, getattr(cfg, name)) <= 0:
             raise OptionError(f"{flag(name)}: must be above 0, got {getattr(cfg, name):g}")
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or not 0 <= cfg.seed < 2**32:
+        raise OptionError(f"--seed: a whole number from 0 to {2**32 - 1}, got {cfg.seed!r}")
     if len(cfg.size) != 2 or any(not isinstance(s, int) or s < cfg.stride for s in cfg.size):
         raise OptionError(f"--size: two whole numbers of at least --stride ({cfg.stride}), got {cfg.size!r}")
+    if cfg.size[0] * cfg.size[1] > MAX_CANVAS_PIXELS:
+        raise OptionError(f"--size: {cfg.size[0]}x{cfg.size[1]} is more than the runtime's largest canvas "
+                          f"({MAX_CANVAS_PIXELS} pixels), e.g. 256x144")
     _budget_scale(cfg)
     if not isinstance(cfg.model_kwargs, dict):
         raise OptionError(f'--model-kwargs: expected a JSON object, e.g. {{"width": 0.5}}, got {cfg.model_kwargs!r}')
     _weights("losses", cfg.losses)
     _weights("matting_losses", cfg.matting_losses)
     if cfg.class_weights is not None:
-        if not isinstance(cfg.class_weights, list) or len(cfg.class_weights) < 2:
-            raise OptionError(f"--class-weights: expected a JSON list with one weight per class, e.g. [1.0, 2.0], "
-                              f"got {cfg.class_weights!r}")
+        classes = cfg.model_kwargs.get("num_classes", 2)
+        if not isinstance(cfg.class_weights, list) or len(cfg.class_weights) != classes:
+            raise OptionError(f"--class-weights: expected a JSON list with one weight per class ({classes} for this "
+                              f"model), e.g. [1.0, 2.0], got {cfg.class_weights!r}")
         if any(_number("class_weights", w) < 0 for w in cfg.class_weights):
             raise OptionError(f"--class-weights: weights must not be negative, got {cfg.class_weights!r}")

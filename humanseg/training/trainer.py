@@ -155,6 +155,9 @@ def _previous_run(cfg: TrainConfig, resume: bool, model) -> dict | None:
     out = Path(cfg.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out}: is a file; give the run a folder")
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise OutputError(f"--out {out}: {blocking} is a file, not a folder; give the run a folder elsewhere")
     last = out / "last.pt"
     if not resume:
         earlier = [name for name in ("last.pt", "best.pt") if (out / name).exists()]
@@ -176,6 +179,14 @@ def _previous_run(cfg: TrainConfig, resume: bool, model) -> dict | None:
         raise ModelError(f"--resume: {last} has no {', '.join(missing)}: it is not a last.pt that humanseg train "
                          "wrote (a best.pt or an average cannot be resumed; start a run from it with --init)")
     return state
+
+
+def _make_run_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:   # no permission, a read-only or special file system
+        raise OutputError(f"--out {out}: cannot make the run folder ({exc.strerror or exc}); give another --out") \
+            from None
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
@@ -211,7 +222,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                                   hold_out_backgrounds=cfg.hold_out_backgrounds)
     print(f"on {device}: {stores.describe()}")
     val_pairs = load_split(root, "val")
-    out.mkdir(parents=True, exist_ok=True)  # only once the data is there: a wrong --data leaves no empty run folder
+    _make_run_folder(out)  # only once the data is there: a wrong --data leaves no empty run folder
     size = (max(cfg.size), min(cfg.size))
     val_set = ValidationSet(val_pairs, size, cfg.canvas, cfg.stride)
     batch_size = min(cfg.batch_size, max(2, len(stores.labelled)))

@@ -49,3 +49,19 @@ def test_a_missing_split_or_no_teacher_labels_is_a_one_line_error(tmp_path):
     (tmp_path / "train" / "people" / "images").mkdir(parents=True)
     r = subprocess.run(TOOL + [str(tmp_path)], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no photo has both" in r.stderr
+
+
+def test_a_montage_path_that_cannot_be_written_is_refused_before_the_scan_and_no_mask_is_replaced(tmp_path):
+    src = tmp_path / "data" / "train" / "people"
+    photo(src, "shadow_drawn_in", (10, 60, 20, 80), (10, 50, 20, 60))
+    mask = src / "masks" / "shadow_drawn_in.png"
+    kept = mask.read_bytes()
+    (tmp_path / "folder.png").mkdir()
+    cases = [(["--montage", str(mask)], "is inside the data folder"),
+             (["--montage", str(tmp_path / "folder.png")], "is a folder"),
+             (["--montage", str(tmp_path / "missing" / "m.png")], "its folder does not exist"),
+             (["--montage", str(tmp_path / "m.png"), "--show", "0"], "--show: 0 is not a positive number")]
+    for extra, says in cases:
+        r = subprocess.run(TOOL + [str(tmp_path / "data"), *extra], capture_output=True, text=True, cwd=REPO)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and says in r.stderr, (extra, r.stderr)
+    assert mask.read_bytes() == kept and not (tmp_path / "m.png").exists()

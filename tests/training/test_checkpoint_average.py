@@ -81,6 +81,8 @@ def test_the_tool_writes_a_new_file_and_never_overwrites_an_input(tmp_path):
     r = subprocess.run(tool + [str(tmp_path / "x.pt"), str(a), str(tmp_path / "missing.pt")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "not found" in r.stderr and not (tmp_path / "x.pt").exists()
+    r = subprocess.run(tool + [str(tmp_path / "mean.onnx"), str(a), str(b)], capture_output=True, text=True)
+    assert r.returncode == 2 and "name it .pt" in r.stderr and not (tmp_path / "mean.onnx").exists()
 
 
 def test_a_checkpoint_given_twice_is_weighted_twice_and_the_tool_says_so(tmp_path):

@@ -18,7 +18,15 @@ def test_the_default_config_and_the_shipped_recipe_pass():
 @pytest.mark.parametrize("change, phrase", [
     ({"quarter_turn_prob": 1.5}, "--quarter-turn-prob: a share between 0 and 1, got 1.5"),
     ({"synth_prob": -0.1}, "--synth-prob: a share between 0 and 1"),
-    ({"webcam_prob": float("nan")}, "--webcam-prob: expected a number"),
+    ({"webcam_prob": float("nan")}, "--webcam-prob: expected a finite number"),
+    ({"lr": float("inf")}, "--lr: expected a finite number, got inf"),
+    ({"warmup_epochs": float("inf")}, "--warmup-epochs: expected a finite number, got inf"),
+    ({"distill_weight": float("inf")}, "--distill-weight: expected a finite number"),
+    ({"losses": {"ce": float("inf")}}, "--losses: expected a finite number"),
+    ({"seed": -1}, "--seed: a whole number from 0 to 4294967295, got -1"),
+    ({"seed": 2**32}, "--seed: a whole number from 0 to 4294967295"),
+    ({"epochs": 10**400}, "--epochs: expected a finite number"),
+    ({"size": (99999, 99999)}, "--size: 99999x99999 is more than the runtime's largest canvas"),
     ({"pseudo_share": 0.6, "clip_share": 0.4}, "leave room for labelled photos"),
     ({"batch_size": 1}, "--batch-size: must be at least 2, got 1"),
     ({"epochs": 2.5}, "--epochs: expected a whole number"),
@@ -30,8 +38,9 @@ def test_the_default_config_and_the_shipped_recipe_pass():
     ({"model_kwargs": [1]}, "--model-kwargs: expected a JSON object"),
     ({"losses": {}}, "--losses: expected a JSON object of loss weights"),
     ({"losses": {"ce": -1}}, "--losses: the weight of 'ce' is negative"),
-    ({"matting_losses": {"l1": "x"}}, "--matting-losses: expected a number"),
+    ({"matting_losses": {"l1": "x"}}, "--matting-losses: expected a finite number"),
     ({"class_weights": [1.0]}, "--class-weights: expected a JSON list with one weight per class"),
+    ({"class_weights": [1.0, 2.0, 3.0]}, "one weight per class (2 for this model)"),
     ({"class_weights": [1.0, -2.0]}, "--class-weights: weights must not be negative"),
     ({"small_person_prob": 2.0}, "--small-person-prob: a share between 0 and 1"),
     ({"self_prior_prob": -0.1}, "--self-prior-prob: a share between 0 and 1"),
@@ -56,6 +65,10 @@ def test_an_unusable_value_names_its_option(change, phrase):
     (["--model", "pphumanseg-lite", "--self-prior-prob", "0.3"], "--self-prior-prob: pphumanseg-lite does not take"),
     (["--model", "fast-portrait-matte", "--self-prior-prob", "0.3"], "--self-prior-prob: fast-portrait-matte does not"),
     (["--canvas", "adaptive", "--budget-scale", "2,1"], "--budget-scale: need 0 < LOW <= HIGH"),
+    (["--warmup-epochs", "inf"], "--warmup-epochs: expected a finite number, got inf"),
+    (["--lr", "inf"], "--lr: expected a finite number, got inf"),
+    (["--seed", "-1"], "--seed: a whole number from 0 to 4294967295, got -1"),
+    (["--class-weights", "[1, 2, 3]"], "--class-weights: expected a JSON list with one weight per class (2 for"),
 ])
 def test_the_train_command_refuses_in_one_line_and_makes_no_run_folder(tmp_path, capsys, args, phrase):
     from humanseg.cli import main

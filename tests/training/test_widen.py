@@ -82,7 +82,7 @@ def test_the_tool_writes_a_checkpoint_that_keeps_the_history(tmp_path):
     create_model("fast-portrait-prior", **state["model_kwargs"]).load_state_dict(state["state_dict"])
 
 
-@pytest.mark.parametrize("case", ["same_file", "bad_json", "unknown_kwarg", "missing", "narrower"])
+@pytest.mark.parametrize("case", ["same_file", "bad_json", "unknown_kwarg", "missing", "narrower", "misfit"])
 def test_the_tool_fails_in_one_line(tmp_path, case):
     src = tmp_path / "narrow.pt"
     kwargs = {"hidden_scales": [1, 1, 2]}
@@ -99,6 +99,9 @@ def test_the_tool_fails_in_one_line(tmp_path, case):
         src = tmp_path / "nothing.pt"
     elif case == "narrower":
         text = "{}"
+    elif case == "misfit":   # weights of another architecture than the one the checkpoint names
+        torch.save({"model": "fast-portrait-prior", "model_kwargs": kwargs,
+                    "state_dict": create_model("pphumanseg-lite").state_dict()}, src)
     before = src.read_bytes() if src.exists() else None
     done = _tool(src, out, "--model-kwargs", text)
     assert done.returncode == 2 and done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
