@@ -214,3 +214,19 @@ def test_train_names_a_data_folder_without_masks_and_a_cache_path_that_is_a_file
         err = capsys.readouterr().err
         assert err.startswith("humanseg: error:") and says in err and err.count("\n") == 1, err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_val_folder_is_said_before_the_training_set_is_decoded(tiny_dataset, tmp_path, capsys):
+    """It was said only after the training photos had been decoded (minutes on real data)."""
+    import shutil
+
+    from humanseg.cli import main
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    shutil.rmtree(data / "val")
+    assert main(["train", "--model", "pphumanseg-lite", "--epochs", "1", "--batch-size", "4", "--size", "64x48",
+                 "--workers", "0", "--device", "cpu", "--data", str(data), "--out", str(tmp_path / "run")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("humanseg: error:") and f"{data / 'val'}: missing" in captured.err
+    assert "labelled" not in captured.out and not (tmp_path / "run").exists()   # no training photo was decoded

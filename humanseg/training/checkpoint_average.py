@@ -31,11 +31,13 @@ def average_checkpoints(paths: list[Path]) -> dict:
         except HumansegError as exc:  # missing, unreadable or not a checkpoint
             raise AverageError(str(exc)) from None
     first = states[0]
+    def architecture(state: dict) -> tuple:   # an older checkpoint without model_kwargs took the defaults
+        return state.get("model"), state.get("model_kwargs") or {}
+
     for path, state in zip(paths[1:], states[1:]):
-        same = (state.get("model"), state.get("model_kwargs")) == (first.get("model"), first.get("model_kwargs"))
-        if not same or state["state_dict"].keys() != first["state_dict"].keys():
-            raise AverageError(f"{path}: holds {state.get('model')} {state.get('model_kwargs')}, "
-                               f"not {first.get('model')} {first.get('model_kwargs')}")
+        if architecture(state) != architecture(first) or state["state_dict"].keys() != first["state_dict"].keys():
+            raise AverageError(f"{path}: holds {' '.join(map(str, architecture(state)))}, "
+                               f"not {' '.join(map(str, architecture(first)))}")
     averaged = {}
     for key, value in states[-1]["state_dict"].items():
         if value.is_floating_point():

@@ -216,12 +216,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         raise OptionError(f"--self-prior-prob: {cfg.model} does not take its own person map as the previous mask "
                           "(only segmentation models with a 4th input channel do)")
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
+    val_pairs = load_split(root, "val")   # before the training set is decoded (minutes): a missing val fails at once
     stores = load_training_stores(root, cfg.store_size, device, Path(cfg.cache) if cfg.cache else None, threads,
                                   cfg.limit_train, use_pseudo=cfg.pseudo_share > 0, use_clips=cfg.clip_share > 0,
                                   hold_out_clips=tuple(cfg.hold_out_clips),
                                   hold_out_backgrounds=cfg.hold_out_backgrounds)
     print(f"on {device}: {stores.describe()}")
-    val_pairs = load_split(root, "val")
     _make_run_folder(out)  # only once the data is there: a wrong --data leaves no empty run folder
     size = (max(cfg.size), min(cfg.size))
     val_set = ValidationSet(val_pairs, size, cfg.canvas, cfg.stride)
