@@ -35,3 +35,8 @@ def test_every_data_file_in_the_package_is_package_data():
     assert not left_out, f"not in [tool.setuptools.package-data]: {left_out}"
     for entry in CATALOGUE.values():   # the shipped weights and their cards are among them
         assert entry.file.is_file() and entry.card.is_file()
+
+
+def test_model_card_quotes_the_licences_humanseg_models_prints():
+    for entry in CATALOGUE.values():
+        assert entry.data_licences in entry.card.read_text(), f"{entry.card.name} does not state: {entry.data_licences}"

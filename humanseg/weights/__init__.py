@@ -12,7 +12,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent
 # what the project's training data is, by licence (details: each model card and ../shared/data/README.md)
 PORTRAIT_DATA = ("EG1800 portraits (Flickr, no licence stated; research use only), CCP full-body photos "
                  "(Apache-2.0), Vikram Shenoy human-segmentation images (no licence stated; remove.bg masks), "
-                 "backgrounds (GPL-2+, CC-BY-4.0, CC-BY-SA-3.0/4.0, CC0-1.0 per file)")
+                 "backgrounds (per file: GPL-2+, GPL-2, CC-BY-4.0, CC-BY-SA-3.0/4.0, CC0-1.0, Expat, public domain)")
 # models distilled from the teacher labels also learned from the unlabelled people in <data>/pseudo
 DISTILLED_DATA = (PORTRAIT_DATA + "; unlabelled CCP photos (Apache-2.0); LivePortrait example clips and stills "
                   "(repository MIT, the clips' own origin not stated: research use); teacher labels: MediaPipe "
