@@ -673,7 +673,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None, _de
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="humanseg", description="Human segmentation: cut out, blur or replace backgrounds.")
+    parser.add_argument("--version", action="version", version=f"humanseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (fn, help_text, groups) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)

@@ -40,3 +40,9 @@ def test_every_data_file_in_the_package_is_package_data():
 def test_model_card_quotes_the_licences_humanseg_models_prints():
     for entry in CATALOGUE.values():
         assert entry.data_licences in entry.card.read_text(), f"{entry.card.name} does not state: {entry.data_licences}"
+
+
+def test_version_is_the_one_in_pyproject():
+    assert humanseg.__version__ == PYPROJECT["project"]["version"]
+    r = subprocess.run([sys.executable, "-m", "humanseg", "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == f"humanseg {PYPROJECT['project']['version']}", r
