@@ -115,7 +115,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         missing = missing_vendor_assets()
         if missing:
             print(f"humanseg: warning: page and /docs assets are not built ({', '.join(missing)} missing "
-                  f"from {STATIC_DIR / 'vendor'}); build them with `{BUILD_ASSETS}`", file=sys.stderr, flush=True)
+                  f"from {STATIC_DIR / 'vendor'}); build them in a humanseg clone with `{BUILD_ASSETS}` (then, unless "
+                  "it is installed with pip install -e, reinstall from the clone)", file=sys.stderr, flush=True)
         lost = [f"{name} ({path})" for name, path in model_files.items() if not path.is_file()]
         if lost:
             print(f"humanseg: warning: model file(s) missing: {', '.join(lost)}; requests for them get 500 "
