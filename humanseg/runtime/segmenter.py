@@ -9,7 +9,7 @@ from ..errors import InputError
 from .allocator import reuse_large_buffers
 from .budget import BUDGET_SCALE, check_canvas_pixels
 from .letterbox import ADAPTIVE_MAX_STRETCH, LetterboxBox
-from .postprocess import PostProcess, color_guided_refine
+from .postprocess import PostProcess, check_postprocess, color_guided_refine
 from .preprocess import canvas_image, check_frame, model_input, move_to_canvas, person_probability, to_frame
 from .session import ModelSession
 from .temporal import AUTO, TemporalFilter, resolve_temporal
@@ -170,7 +170,8 @@ class Segmenter:
         this call's budget (adaptive models) and mirror averaging instead of the segmenter's own. A "still"
         map of small people is segmented again closer up (`zoom_share`) and refined at frame size when the
         model's recipe says so (`refine_fraction`); still_refine=False skips the refinement for this call (a
-        caller that applies its own --refine afterwards)."""
+        caller that applies its own --refine afterwards). Post-processing options out of range: InputError."""
+        check_postprocess(self.postprocess)   # before the network runs, not after
         prob, box, _ = self.canvas_probability(frame, order, canvas_pixels, mirror_average)
         mask = to_frame(prob, box, frame.shape)
         share = self.zoom_share(canvas_pixels)
@@ -186,8 +187,10 @@ class Segmenter:
         return self.finish(mask, frame, order)
 
     def finish(self, mask: np.ndarray, frame: np.ndarray, order: str = "bgr") -> np.ndarray:
-        """Apply the post-processing (threshold, gate, refine...) to a frame-size mask."""
+        """Apply the post-processing (threshold, gate, refine...) to a frame-size mask; InputError for options out
+        of range (`check_postprocess`)."""
         post = self.postprocess
+        check_postprocess(post)
         if not post.active:
             return mask
         return post(mask, _frame_bgr8(frame, order) if post.refine else None)
@@ -221,6 +224,7 @@ class SegmentStream:
 
     def segment(self, frame: np.ndarray, order: str = "bgr") -> np.ndarray:
         seg = self.segmenter
+        check_postprocess(seg.postprocess)   # before the stream's state moves on
         canvas, box = seg.canvas_input(frame, order)
         prior = self._prior((canvas.shape[1], canvas.shape[0]), box) if self.temporal.prior else None
         prob = self.temporal(seg.infer(canvas, prior), canvas)

@@ -77,3 +77,18 @@ def test_allocator_tuning_is_applied_on_linux():
     from humanseg.runtime.allocator import reuse_large_buffers
 
     assert reuse_large_buffers() is sys.platform.startswith("linux")
+
+
+@pytest.mark.parametrize("post", [PostProcess(threshold=5), PostProcess(threshold=float("nan")), PostProcess(feather=-1),
+                                  PostProcess(gate=(1,)), PostProcess(gate=3), PostProcess(min_blob_fraction=2)])
+def test_segmenter_checks_its_own_mask_options(post):
+    """Not only the convert functions: unchecked, threshold=5 gave an all-background mask without a word and a
+    negative feather or a one-number gate a raw OpenCV/TypeError traceback."""
+    seg = Segmenter("portrait", threads=1, postprocess=post)
+    frame = np.zeros((48, 64, 3), np.uint8)
+    with pytest.raises(InputError):
+        seg.segment(frame)
+    with pytest.raises(InputError):
+        seg.stream().segment(frame)
+    with pytest.raises(InputError):
+        seg.finish(np.zeros((48, 64), np.float32), frame)
