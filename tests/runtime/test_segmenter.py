@@ -92,3 +92,16 @@ def test_segmenter_checks_its_own_mask_options(post):
         seg.stream().segment(frame)
     with pytest.raises(InputError):
         seg.finish(np.zeros((48, 64), np.float32), frame)
+
+
+@pytest.mark.parametrize("shape", [(20, 800, 1), (800, 20, 1), (20, 800), (20, 800, 3)])
+def test_a_one_channel_frame_beyond_3_to_1_is_segmented(segmenter, shape):
+    """A letterboxed HxWx1 frame (wider than 3:1 here; any frame off the canvas's aspect for a fixed-canvas model)
+    was a raw NumPy 'could not broadcast (2,320) into (2,320,1)': OpenCV's resize drops a single channel."""
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, shape, dtype=np.uint8)
+    mask = segmenter.segment(frame)
+    assert mask.shape == shape[:2] and mask.dtype == np.float32
+    if len(shape) == 3 and shape[2] == 1:
+        np.testing.assert_array_equal(mask, segmenter.segment(frame[..., 0]))
+        np.testing.assert_array_equal(mask, segmenter.stream().segment(frame))
