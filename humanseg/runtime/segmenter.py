@@ -123,7 +123,7 @@ class Segmenter:
     def canvas_input(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None
                      ) -> tuple[np.ndarray, LetterboxBox]:
         """(uint8 hxwx3 BGR letterboxed canvas, content box) of a frame, at the canvas this segmenter uses."""
-        check_frame(frame)
+        check_frame(frame, order)
         if canvas_pixels is not None:
             check_canvas_pixels(canvas_pixels)
         size = self.canvas_size(frame.shape[1], frame.shape[0], canvas_pixels)
@@ -147,7 +147,7 @@ class Segmenter:
         With several budgets (`budgets`) the image is segmented at each and the maps are averaged on the
         largest canvas; with a `prior_weight` each budget's map is that of a second pass whose previous
         mask is the first pass's map times the weight."""
-        check_frame(frame)
+        check_frame(frame, order)
         weight = self.prior_weight(canvas_pixels)
         runs = []
         for pixels in sorted(self.budgets(canvas_pixels), key=lambda b: b or 0, reverse=True):

@@ -105,3 +105,17 @@ def test_a_one_channel_frame_beyond_3_to_1_is_segmented(segmenter, shape):
     if len(shape) == 3 and shape[2] == 1:
         np.testing.assert_array_equal(mask, segmenter.segment(frame[..., 0]))
         np.testing.assert_array_equal(mask, segmenter.stream().segment(frame))
+
+
+@pytest.mark.parametrize("frame, order, words", [
+    (np.zeros((8, 8, 3), np.uint8), "BGR", "order 'BGR'"),          # was a raw KeyError ('BGR', 3)
+    (np.zeros((8, 8), np.uint8), "yuv", "order 'yuv'"),             # was accepted: gray frames never looked
+    (np.full((8, 8, 3), np.nan, np.float32), "bgr", "NaN"),         # was a mask made of whatever NaN casts to
+    (np.zeros((8, 8, 3), np.complex64), "bgr", "complex64"),        # was the real part, with a ComplexWarning
+    (np.zeros((8, 8, 3), object), "bgr", "object"),
+    (np.zeros((2, 8, 8, 3), np.uint8), "bgr", "got uint8 2x8x8x3"),
+])
+def test_bad_frames_and_orders_are_one_clear_error(segmenter, frame, order, words):
+    for segment in (segmenter.segment, segmenter.stream().segment):
+        with pytest.raises(InputError, match=words):
+            segment(frame, order=order)
