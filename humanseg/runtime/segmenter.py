@@ -214,6 +214,12 @@ class SegmentStream:
         self.temporal = temporal
         self._previous: tuple[np.ndarray, LetterboxBox] | None = None
 
+    def reset(self) -> None:
+        """Forget the previous frames (a scene cut, another video): the next frame is segmented as a first one.
+        Both the fused map and the previous mask fed to the model; `temporal.reset()` alone keeps the latter."""
+        self.temporal.reset()
+        self._previous = None
+
     def _prior(self, size: tuple[int, int], box: LetterboxBox) -> np.ndarray | None:
         if self._previous is None:
             return None

@@ -119,3 +119,14 @@ def test_bad_frames_and_orders_are_one_clear_error(segmenter, frame, order, word
     for segment in (segmenter.segment, segmenter.stream().segment):
         with pytest.raises(InputError, match=words):
             segment(frame, order=order)
+
+
+def test_a_reset_stream_segments_as_a_new_one(segmenter, example_image):
+    """The only reset there was, stream.temporal.reset(), kept the previous mask the model is fed (shipped model:
+    4 channels), so the frame after a scene cut still saw the old scene's person."""
+    other = np.ascontiguousarray(example_image[:, ::-1])
+    stream = segmenter.stream()
+    for _ in range(3):
+        stream.segment(example_image)
+    stream.reset()
+    np.testing.assert_array_equal(stream.segment(other), segmenter.stream().segment(other))
