@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import numbers
 import time
 import warnings
 from pathlib import Path
@@ -18,7 +16,7 @@ from .io.folder_inputs import folder_images, left_out_lines, left_out_summary
 from .io.images import (IMAGE_SUFFIXES, atomic_write_bytes, check_background_kept, check_output_path, is_same_path,
                         one_of, read_image, unreadable, write_image)
 from .io.suffixes import GIF_SUFFIXES
-from .runtime.postprocess import MAX_FEATHER, PostProcess
+from .runtime.postprocess import PostProcess, check_postprocess  # noqa: F401 - check_postprocess: batch/work.py
 from .runtime.segmenter import Segmenter, SegmentStream
 from .weights import DEFAULT_MODEL
 
@@ -29,31 +27,6 @@ __all__ = ["Segmenter", "SegmentStream", "PostProcess", "Blur", "Color", "Image"
 
 
 RESUME_MANIFEST = ".humanseg-resume.json"
-
-
-def _in_range(value, low: float, high: float = math.inf) -> bool:
-    return isinstance(value, numbers.Real) and math.isfinite(value) and low <= value <= high
-
-
-def _count(value) -> bool:
-    return _in_range(value, 0) and float(value).is_integer()
-
-
-def check_postprocess(post: PostProcess) -> None:
-    """Raise InputError for mask options out of range (the CLI checks the same at its parser)."""
-    problems = []
-    if post.threshold is not None and not _in_range(post.threshold, 0, 1):
-        problems.append(f"threshold {post.threshold} is not in [0, 1]")
-    if post.gate is not None and (len(post.gate) != 2 or not all(_count(v) for v in post.gate)):
-        problems.append(f"gate {tuple(post.gate)} must be two non-negative integers (erode, dilate)")
-    if not _count(post.refine):
-        problems.append(f"refine {post.refine} must be a non-negative integer")
-    if not _in_range(post.feather, 0, MAX_FEATHER):
-        problems.append(f"feather {post.feather} is not in [0, {MAX_FEATHER:g}] (px)")
-    if not _in_range(post.min_blob_fraction, 0, 1):
-        problems.append(f"min_blob_fraction {post.min_blob_fraction} is not in [0, 1]")
-    if problems:
-        raise InputError("; ".join(problems))
 
 
 def _check_segmenter(segmenter) -> None:

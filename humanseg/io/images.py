@@ -30,7 +30,10 @@ def to_bgr8(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
     elif image.dtype != np.uint8:
-        image = np.clip(image.astype(np.float32) * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        top = image.max()
+        if np.isnan(top):   # else cast to uint8 as whatever the platform makes of NaN, with only a RuntimeWarning
+            raise InputError("image has NaN values; give pixels in [0, 1] or [0, 255]")
+        image = np.clip(image.astype(np.float32) * (255.0 if top <= 1.0 else 1.0), 0, 255).astype(np.uint8)
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     channels = image.shape[2]

@@ -68,6 +68,8 @@ def letterbox(image: np.ndarray, size: tuple[int, int], pad_value: int = PAD_VAL
         resized = image
     else:
         resized = cv2.resize(image, (box.width, box.height), interpolation=interpolation)
+        if resized.ndim < image.ndim:   # OpenCV drops a single channel: HxWx1 -> HxW
+            resized = resized[..., None]
     if (box.width, box.height) == (dst_w, dst_h):
         return np.ascontiguousarray(resized), box
     canvas = np.full((dst_h, dst_w) + image.shape[2:], pad_value, dtype=image.dtype)

@@ -16,11 +16,22 @@ _TO_BGR = {("bgr", 3): None, ("rgb", 3): cv2.COLOR_RGB2BGR, ("bgr", 4): cv2.COLO
            ("rgb", 4): cv2.COLOR_RGBA2BGR}
 
 
-def check_frame(frame: np.ndarray) -> None:
-    """Raise InputError unless `frame` is a non-empty HxW or HxWxC (C = 1..4) array."""
+ORDERS = ("bgr", "rgb")
+
+
+def check_frame(frame: np.ndarray, order: str = "bgr") -> None:
+    """Raise InputError unless `frame` is a non-empty HxW or HxWxC (C = 1..4) array of real numbers (bool, integer
+    or float) and `order` is "bgr" or "rgb"."""
     if not isinstance(frame, np.ndarray) or frame.ndim not in (2, 3) or frame.size == 0 \
             or (frame.ndim == 3 and frame.shape[2] > 4):
-        raise InputError("frame must be a non-empty HxW or HxWxC numpy array with 1 to 4 channels")
+        got = f"{frame.dtype} {'x'.join(map(str, frame.shape)) or 'a scalar'} array" \
+            if isinstance(frame, np.ndarray) else type(frame).__name__
+        raise InputError(f"frame must be a non-empty HxW or HxWxC numpy array with 1 to 4 channels, got {got}")
+    if frame.dtype.kind not in "buif":
+        raise InputError(f"frame is a {frame.dtype} array; give uint8 pixels (uint16 and float in [0, 1] or [0, 255] "
+                         "are converted)")
+    if order not in ORDERS:
+        raise InputError(f"order {order!r}: use 'bgr' (OpenCV's) or 'rgb'")
 
 
 def canvas_image(frame: np.ndarray, size: tuple[int, int], order: str = "bgr", max_stretch: float = 0.0

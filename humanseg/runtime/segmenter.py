@@ -9,7 +9,7 @@ from ..errors import InputError
 from .allocator import reuse_large_buffers
 from .budget import BUDGET_SCALE, check_canvas_pixels
 from .letterbox import ADAPTIVE_MAX_STRETCH, LetterboxBox
-from .postprocess import PostProcess, color_guided_refine
+from .postprocess import PostProcess, check_postprocess, color_guided_refine
 from .preprocess import canvas_image, check_frame, model_input, move_to_canvas, person_probability, to_frame
 from .session import ModelSession
 from .temporal import AUTO, TemporalFilter, resolve_temporal
@@ -123,7 +123,7 @@ class Segmenter:
     def canvas_input(self, frame: np.ndarray, order: str = "bgr", canvas_pixels: int | str | None = None
                      ) -> tuple[np.ndarray, LetterboxBox]:
         """(uint8 hxwx3 BGR letterboxed canvas, content box) of a frame, at the canvas this segmenter uses."""
-        check_frame(frame)
+        check_frame(frame, order)
         if canvas_pixels is not None:
             check_canvas_pixels(canvas_pixels)
         size = self.canvas_size(frame.shape[1], frame.shape[0], canvas_pixels)
@@ -147,7 +147,7 @@ class Segmenter:
         With several budgets (`budgets`) the image is segmented at each and the maps are averaged on the
         largest canvas; with a `prior_weight` each budget's map is that of a second pass whose previous
         mask is the first pass's map times the weight."""
-        check_frame(frame)
+        check_frame(frame, order)
         weight = self.prior_weight(canvas_pixels)
         runs = []
         for pixels in sorted(self.budgets(canvas_pixels), key=lambda b: b or 0, reverse=True):
@@ -170,7 +170,8 @@ class Segmenter:
         this call's budget (adaptive models) and mirror averaging instead of the segmenter's own. A "still"
         map of small people is segmented again closer up (`zoom_share`) and refined at frame size when the
         model's recipe says so (`refine_fraction`); still_refine=False skips the refinement for this call (a
-        caller that applies its own --refine afterwards)."""
+        caller that applies its own --refine afterwards). Post-processing options out of range: InputError."""
+        check_postprocess(self.postprocess)   # before the network runs, not after
         prob, box, _ = self.canvas_probability(frame, order, canvas_pixels, mirror_average)
         mask = to_frame(prob, box, frame.shape)
         share = self.zoom_share(canvas_pixels)
@@ -186,8 +187,10 @@ class Segmenter:
         return self.finish(mask, frame, order)
 
     def finish(self, mask: np.ndarray, frame: np.ndarray, order: str = "bgr") -> np.ndarray:
-        """Apply the post-processing (threshold, gate, refine...) to a frame-size mask."""
+        """Apply the post-processing (threshold, gate, refine...) to a frame-size mask; InputError for options out
+        of range (`check_postprocess`)."""
         post = self.postprocess
+        check_postprocess(post)
         if not post.active:
             return mask
         return post(mask, _frame_bgr8(frame, order) if post.refine else None)
@@ -211,6 +214,12 @@ class SegmentStream:
         self.temporal = temporal
         self._previous: tuple[np.ndarray, LetterboxBox] | None = None
 
+    def reset(self) -> None:
+        """Forget the previous frames (a scene cut, another video): the next frame is segmented as a first one.
+        Both the fused map and the previous mask fed to the model; `temporal.reset()` alone keeps the latter."""
+        self.temporal.reset()
+        self._previous = None
+
     def _prior(self, size: tuple[int, int], box: LetterboxBox) -> np.ndarray | None:
         if self._previous is None:
             return None
@@ -221,6 +230,7 @@ class SegmentStream:
 
     def segment(self, frame: np.ndarray, order: str = "bgr") -> np.ndarray:
         seg = self.segmenter
+        check_postprocess(seg.postprocess)   # before the stream's state moves on
         canvas, box = seg.canvas_input(frame, order)
         prior = self._prior((canvas.shape[1], canvas.shape[0]), box) if self.temporal.prior else None
         prob = self.temporal(seg.infer(canvas, prior), canvas)

@@ -27,3 +27,9 @@ def test_normalize_range_and_layout():
     x = normalize_rgb(np.array([[[0, 127, 255]]], np.uint8))
     assert x.shape == (1, 3, 1, 1)
     assert x[0, :, 0, 0] == pytest.approx([-1.0, -0.00392, 1.0], abs=1e-3)
+
+
+def test_letterbox_keeps_a_single_channel():
+    canvas, box = letterbox(np.full((10, 100, 1), 200, np.uint8), (64, 32))
+    assert canvas.shape == (32, 64, 1) and canvas.dtype == np.uint8
+    assert (canvas[box.y:box.y + box.height, box.x:box.x + box.width] == 200).all()

@@ -93,3 +93,20 @@ def test_flow_fusion_reduces_flicker_on_a_static_scene():
         changes[mode] = np.mean([np.abs(a - b).mean() for a, b in zip(outs[1:], outs[:-1])])
     assert changes["ema"] < changes["none"] * 0.8
     assert changes["flow"] < changes["none"] * 0.8
+
+
+def test_a_refine_radius_beyond_the_frame_costs_no_more_than_the_frame(monkeypatch):
+    """PostProcess(refine=1_000_000) took two minutes on a 320x240 frame (the box filter's cost grows with its
+    width); a box wider than the frame gives the same map, so the radius stops there."""
+    import humanseg.runtime.postprocess as postprocess
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    prob = rng.random((240, 320)).astype(np.float32)
+    at_frame = guided_refine(frame, prob, 320)
+    sizes = []
+    box_filter = cv2.boxFilter
+    monkeypatch.setattr(postprocess.cv2, "boxFilter", lambda x, d, k, *a: sizes.append(k) or box_filter(x, d, k, *a))
+    huge = guided_refine(frame, prob, 1_000_000)
+    assert max(k[0] for k in sizes) <= 2 * 320 // 4 + 1
+    assert np.abs(huge - at_frame).max() == 0
