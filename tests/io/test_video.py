@@ -386,16 +386,20 @@ def test_every_audio_track_is_kept(tmp_path, suffix):
     assert abs(pitches[0] - 300) < 20 and abs(pitches[1] - 500) < 20
 
 
-def test_audio_the_container_cannot_hold_is_re_encoded(tmp_path):
-    """Opus cannot go into AVI (this was a ValueError traceback): it is re-encoded to MP3."""
+@pytest.mark.parametrize("codec, suffix, re_encoded", [("libopus", ".avi", "mp3"), ("libopus", ".mov", "aac"),
+                                                       ("flac", ".mov", "aac")])
+def test_audio_the_container_cannot_hold_is_re_encoded(tmp_path, codec, suffix, re_encoded):
+    """Opus cannot go into AVI (this was a ValueError traceback): it is re-encoded to MP3. FFmpeg's MOV muxer
+    lists Opus and FLAC but refuses them when it writes its header: a WebM/MKV with Opus sound (a browser or
+    YouTube recording) to .mov failed as 'encoding failed (Invalid argument)'; re-encoded to AAC."""
     from humanseg.io.video import process_video
 
-    src = _clip_with_audio_tracks(tmp_path / "talk.mkv", ["libopus"])
-    out = tmp_path / "out.avi"
+    src = _clip_with_audio_tracks(tmp_path / "talk.mkv", [codec])
+    out = tmp_path / f"out{suffix}"
     result = process_video(src, out, _opaque, progress=False)
     assert result["audio_copied"] and result["frames"] == 5
     with av.open(str(out)) as c:
-        assert c.streams.audio[0].codec_context.codec.canonical_name == "mp3"
+        assert c.streams.audio[0].codec_context.codec.canonical_name == re_encoded
         assert sum(f.samples for f in c.decode(audio=0)) > 0.4 * 48000
 
 
@@ -508,21 +512,6 @@ def test_h264_in_avi_keeps_its_frame_times(tmp_path, b_frames):
         frames = list(c.decode(video=0))
     assert [round(float(f.time), 3) for f in frames] == [i / 10 for i in range(12)]
     assert [round((f.to_ndarray(format="bgr24").mean() - 15) / 20) for f in frames] == list(range(12))
-
-
-@pytest.mark.parametrize("codec", ["libopus", "flac"])
-def test_audio_mov_cannot_hold_is_re_encoded(tmp_path, codec):
-    """FFmpeg's MOV muxer lists Opus and FLAC but refuses them when it writes its header: a WebM/MKV with Opus
-    sound (a browser or YouTube recording) to .mov failed as 'encoding failed (Invalid argument)'. Re-encoded to AAC."""
-    from humanseg.io.video import process_video
-
-    src = _clip_with_audio_tracks(tmp_path / "talk.mkv", [codec])
-    out = tmp_path / "out.mov"
-    result = process_video(src, out, _opaque, progress=False)
-    assert result["audio_copied"] and result["frames"] == 5
-    with av.open(str(out)) as c:
-        assert c.streams.audio[0].codec_context.codec.canonical_name == "aac"
-        assert sum(f.samples for f in c.decode(audio=0)) > 0.4 * 48000
 
 
 def _avi_slots(path):
