@@ -163,6 +163,8 @@ def export_checkpoint(ckpt: str | Path, out: str | Path, canvas_mode: str | None
     scales = [float(still_scale)] if isinstance(still_scale, (int, float)) else [float(v) for v in still_scale or ()]
     if is_same_path(ckpt, out):
         raise OutputError(f"{out}: is the checkpoint being exported; give --onnx another path so the checkpoint is kept")
+    if Path(out).is_dir():   # said before the export and its parity check, not as a write failure after them
+        raise OutputError(f"{out}: is a folder; give --onnx a file path, e.g. {Path(out) / 'model.onnx'}")
     model, info = load_checkpoint(ckpt)
     if still_prior is not None and not (input_channels(model) == 4 and 0 < still_prior <= 1):
         raise InputError(f"--still-prior {still_prior}: needs a model with the previous mask as input (4 channels, "

@@ -88,7 +88,7 @@ def test_export_keeps_the_checkpoint_and_refuses_paths_it_cannot_write_in_one_li
     before = ckpt.read_bytes()
     (tmp_path / "folder").mkdir()
     (tmp_path / "a_file").write_text("x")
-    for onnx_path, says in ((ckpt, "is the checkpoint being exported"), (tmp_path / "folder", "Is a directory"),
+    for onnx_path, says in ((ckpt, "is the checkpoint being exported"), (tmp_path / "folder", "is a folder; give --onnx a file path"),
                             (tmp_path / "a_file" / "m.onnx", "a_file is a file, not a folder")):
         assert main(["export", str(ckpt), "--onnx", str(onnx_path)]) == 2
         err = capsys.readouterr().err
