@@ -700,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{install_hint(exc.name, args.command)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("humanseg: interrupted; no partial output was kept", file=sys.stderr)
+        print("humanseg: interrupted; nothing half-written was left (outputs finished before it are kept)", file=sys.stderr)
         return 130
     except BrokenPipeError:     # the reader of stdout went away (`humanseg models | head -1`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so the exit flush cannot fail again

@@ -319,3 +319,16 @@ def test_ml_foreground_on_a_video_says_how_long_it_may_take(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _warn_slow_foreground(tmp_path / "broken.mp4")   # convert_video says what is wrong with it, not this
+
+
+def test_ctrl_c_says_finished_outputs_are_kept_not_that_nothing_was_kept(tmp_path, capsys, monkeypatch):
+    """It said 'no partial output was kept', which read as if nothing was kept (a folder run keeps the images it
+    finished; export --int8 keeps the finished FP32 file)."""
+    import humanseg.api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(humanseg.api, "convert_image", interrupted)
+    code, _, err = run_main(capsys, "image", tiny_image(tmp_path / "a.png"), tmp_path / "o.png")
+    assert code == 130 and "nothing half-written was left" in err and "finished before it are kept" in err
