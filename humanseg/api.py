@@ -16,7 +16,7 @@ from .io.folder_inputs import folder_images, left_out_lines, left_out_summary
 from .io.images import (IMAGE_SUFFIXES, atomic_write_bytes, check_background_kept, check_output_path, is_same_path,
                         one_of, read_image, unreadable, write_image)
 from .io.suffixes import GIF_SUFFIXES
-from .runtime.postprocess import PostProcess, check_postprocess  # noqa: F401 - check_postprocess: batch/work.py
+from .runtime.postprocess import PostProcess, check_postprocess
 from .runtime.segmenter import Segmenter, SegmentStream
 from .weights import DEFAULT_MODEL
 

@@ -23,20 +23,12 @@ import numpy as np
 from humanseg.errors import OutputError
 from humanseg.io.folders import find_pairs, label_files
 from humanseg.io.images import atomic_write_bytes
-from humanseg.io.masks import read_person_mask
+from humanseg.io.masks import read_person_mask, read_teacher_label
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     union = np.logical_or(a, b).sum()
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
-
-
-def teacher_pair(path: Path) -> np.ndarray | None:
-    """uint8 HxWx2 (MediaPipe probability, RVM alpha) of a teacher label file, or None when it is not one."""
-    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if raw is None or raw.ndim != 3 or raw.shape[2] not in (2, 4):
-        return None
-    return raw if raw.shape[2] == 2 else raw[..., [0, 3]]   # OpenCV gives BGRA: B = probability, A = alpha
 
 
 def disputes(root: Path) -> list[dict]:
@@ -45,7 +37,7 @@ def disputes(root: Path) -> list[dict]:
     for pair in find_pairs(root):
         soft = label_files(pair.image.parent.parent / "soft").get(pair.image.stem)
         person = read_person_mask(pair.mask)
-        pair_of = teacher_pair(soft) if soft is not None else None
+        pair_of = read_teacher_label(soft) if soft is not None else None
         if person is None or pair_of is None:
             continue
         h, w = pair_of.shape[:2]
@@ -65,7 +57,7 @@ def montage(rows: list[dict], height: int = 200) -> np.ndarray:
         width = max(1, round(image.shape[1] * height / image.shape[0]))
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
         mask = cv2.resize(read_person_mask(row["mask"]).astype(np.uint8) * 255, (width, height))
-        mean = (teacher_pair(row["soft"]).astype(np.uint16).sum(2) // 2).astype(np.uint8)
+        mean = (read_teacher_label(row["soft"]).astype(np.uint16).sum(2) // 2).astype(np.uint8)
         mean = cv2.resize(mean, (width, height))
         strip = np.concatenate([image, cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR), cv2.cvtColor(mean, cv2.COLOR_GRAY2BGR)], 1)
         cv2.putText(strip, row["stem"], (4, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 255), 2)

@@ -69,7 +69,7 @@ class BatchSettings:
         """What an output of this kind ("image" or "video") depends on, the same in every process: the
         model file, the effect (a background file with its size and time), mask options, canvas budget
         and, for video, the temporal mode and keep_partial. Raises HumansegError for bad settings."""
-        from ..api import check_postprocess
+        from ..runtime.postprocess import check_postprocess
         from ..effects import describe
         from ..weights import resolve_model
 

@@ -57,3 +57,12 @@ def read_person_mask(path: str | Path) -> np.ndarray | None:
     if raw.ndim == 3 and raw.shape[2] == 1:
         raw = raw[..., 0]
     return person_of(raw)
+
+
+def read_teacher_label(path: str | Path) -> np.ndarray | None:
+    """uint8 HxWx2 (MediaPipe person probability, RVM alpha) of a 2-channel teacher label PNG, or None when the
+    file is not one (OpenCV reads grey + alpha as BGRA: B is the probability, A the alpha)."""
+    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.ndim != 3 or raw.shape[2] not in (2, 4):
+        return None
+    return raw if raw.shape[2] == 2 else np.ascontiguousarray(raw[..., [0, 3]])

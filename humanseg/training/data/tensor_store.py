@@ -31,7 +31,7 @@ import torch
 from ...errors import OptionError
 from ...io.suffixes import IMAGE_SUFFIXES
 from ...io.folders import label_files
-from ...io.masks import mask_problem, read_person_mask
+from ...io.masks import mask_problem, read_person_mask, read_teacher_label
 from ...runtime.letterbox import PAD_VALUE, letterbox
 
 
@@ -116,12 +116,11 @@ def decode_item(item: StoreItem, size: int) -> dict | None:
             return None
         mask, _ = letterbox(person.astype(np.uint8) * 255, (size, size), 0, cv2.INTER_LINEAR)
     if item.soft is not None:
-        raw = cv2.imread(str(item.soft), cv2.IMREAD_UNCHANGED)
-        if raw is None or raw.ndim != 3 or raw.shape[2] not in (2, 4):
+        pair = read_teacher_label(item.soft)
+        if pair is None:
             print(f"skipped: {item.soft}: not a 2-channel teacher label")
             return None
-        pair = raw if raw.shape[2] == 2 else raw[..., [0, 3]]  # BGRA from OpenCV: B = probability, A = alpha
-        pair = cv2.resize(np.ascontiguousarray(pair), (w, h), interpolation=cv2.INTER_LINEAR)
+        pair = cv2.resize(pair, (w, h), interpolation=cv2.INTER_LINEAR)
         soft, _ = letterbox(pair, (size, size), 0, cv2.INTER_LINEAR)
     person = _bbox(mask > 127) if item.mask is not None else _bbox(soft.mean(2) > 127)
     return {"image": rgb, "mask": mask, "soft": soft, "box": (box.x, box.y, box.width, box.height),
