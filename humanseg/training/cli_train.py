@@ -82,6 +82,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hard-share", type=float, default=d.hard_share,
                    help="share of each batch's labelled photos drawn in proportion to their recent loss (photos the "
                         "network still gets wrong come back more often; capped at 4x the mean); 0: uniform")
+    p.add_argument("--source-weights", default="",
+                   help="draw weights of the labelled photos by source folder, e.g. vikram_humanseg=3 (a source's "
+                        "photos come up 3x as often as one of weight 1; sources not named: 1); default: uniform")
     p.add_argument("--hold-out-backgrounds", type=float, default=d.hold_out_backgrounds,
                    help="share of <data>/backgrounds left out of training, chosen by file name, so that "
                         "benchmarks/empty_scenes.py can measure false positives on unseen scenes")
@@ -121,6 +124,24 @@ def _pair(option: str, text: str) -> tuple[float, float]:
     return low, high
 
 
+def _source_weights(text: str) -> dict:
+    """--source-weights SOURCE=W[,SOURCE=W...] as {source: weight}; OptionError (one line) when it does not parse."""
+    weights = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, eq, value = part.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = None
+        if not eq or not name.strip() or weight is None:
+            raise OptionError(f"--source-weights: expected SOURCE=WEIGHT[,SOURCE=WEIGHT...], e.g. vikram_humanseg=3, "
+                              f"got {part!r}")
+        if name.strip() in weights:
+            raise OptionError(f"--source-weights: {name.strip()} given twice")
+        weights[name.strip()] = weight
+    return weights
+
+
 def config_from_args(a: argparse.Namespace) -> TrainConfig:
     """The config the arguments ask for; OptionError (one line) for a --size or JSON option that does not parse."""
     return TrainConfig(
@@ -132,7 +153,8 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
         webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob,
         small_person_prob=a.small_person_prob, side_cut_prob=a.side_cut_prob, self_prior_prob=a.self_prior_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
-        teacher_gate=a.teacher_gate, empty_prob=a.empty_prob, hard_share=a.hard_share, hold_out_backgrounds=a.hold_out_backgrounds,
+        teacher_gate=a.teacher_gate, empty_prob=a.empty_prob, hard_share=a.hard_share,
+        source_weights=_source_weights(a.source_weights), hold_out_backgrounds=a.hold_out_backgrounds,
         matting_losses=_json("--matting-losses", a.matting_losses), matting_seg_weight=a.matting_seg_weight,
         freeze=[c.strip() for c in a.freeze.split(",") if c.strip()],
         store_size=a.store_size, steps_per_epoch=a.steps_per_epoch, cache=a.cache, workers=a.workers, seed=a.seed, device=a.device, amp=not a.no_amp, limit_train=a.limit_train, max_minutes=a.max_minutes,

@@ -29,6 +29,8 @@ class TrainConfig:
                                          # scene whose target is background everywhere
     hard_share: float = 0.0              # share of the labelled samples drawn by each photo's recent loss
                                          # (hard_examples.py); 0: all uniform
+    source_weights: dict = field(default_factory=dict)  # {train source folder: draw weight} for the labelled
+                                         # photos (sources not named: 1), e.g. to draw a small source more often
     hold_out_backgrounds: float = 0.0    # share of <data>/backgrounds left out of training (chosen by file
                                          # name, see data/sources.py), so empty scenes can be measured on them
     budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive canvas: each batch's pixel budget x a factor drawn

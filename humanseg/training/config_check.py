@@ -93,3 +93,13 @@ def check_config(cfg: TrainConfig) -> None:
                               f"model), e.g. [1.0, 2.0], got {cfg.class_weights!r}")
         if any(_number("class_weights", w) < 0 for w in cfg.class_weights):
             raise OptionError(f"--class-weights: weights must not be negative, got {cfg.class_weights!r}")
+    _source_weights(cfg.source_weights)
+
+
+def _source_weights(weights) -> None:
+    """Each a finite weight from 0 (never drawn) up, not all 0; the names are checked against the data later."""
+    if not isinstance(weights, dict):
+        raise OptionError(f"--source-weights: expected SOURCE=WEIGHT pairs, got {weights!r}")
+    for source, weight in weights.items():
+        if _number("source_weights", weight) < 0:
+            raise OptionError(f"--source-weights: the weight of {source} is negative ({weight:g})")

@@ -50,6 +50,17 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _check_sources(root: Path, weights: dict) -> None:
+    """--source-weights names only source folders of <data>/train (OptionError otherwise), checked before the
+    training set is decoded."""
+    train = Path(root) / "train"
+    sources = sorted(d.name for d in train.iterdir() if d.is_dir()) if train.is_dir() else []
+    unknown = sorted(set(weights) - set(sources))
+    if unknown and sources:
+        raise OptionError(f"--source-weights: no training source named {', '.join(unknown)} "
+                          f"(sources in {train}: {', '.join(sources)})")
+
+
 def load_split(root: Path, split: str, limit: int = 0):
     folder = root / split
     if not folder.is_dir():
@@ -217,6 +228,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                           "(only segmentation models with a 4th input channel do)")
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     val_pairs = load_split(root, "val")   # before the training set is decoded (minutes): a missing val fails at once
+    _check_sources(root, cfg.source_weights)
     stores = load_training_stores(root, cfg.store_size, device, Path(cfg.cache) if cfg.cache else None, threads,
                                   cfg.limit_train, use_pseudo=cfg.pseudo_share > 0, use_clips=cfg.clip_share > 0,
                                   hold_out_clips=tuple(cfg.hold_out_clips),
@@ -232,7 +244,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                              quarter_turn_prob=cfg.quarter_turn_prob, small_person_prob=cfg.small_person_prob,
                              side_cut_prob=cfg.side_cut_prob, budget_scale=tuple(cfg.budget_scale),
                              teacher_gate=cfg.teacher_gate, empty_prob=cfg.empty_prob, hard_share=cfg.hard_share,
-                             matting=predicts_alpha(model))
+                             source_weights=dict(cfg.source_weights), matting=predicts_alpha(model))
     hard = HardExampleTracker(len(stores.labelled)) if cfg.hard_share > 0 else None
     maker = BatchMaker(stores.labelled, batch_size, settings, cfg.seed, stores.pseudo, stores.backgrounds,
                        stores.clips, hard)

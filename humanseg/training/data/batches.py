@@ -5,13 +5,14 @@ device type, so a run is reproducible and can resume at any step.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
-import math
-
+from ...errors import OptionError
 from ...runtime.canvas import adaptive_canvas
 from ...runtime.letterbox import ADAPTIVE_MAX_STRETCH, PAD_VALUE
 from .batch_geometry import cover_maps, inside, letterbox_maps, person_maps, slot_points, warp
@@ -78,6 +79,7 @@ class BatchSettings:
     teacher_gate: bool = False           # with a human mask, the distillation target is the mask where they differ
     empty_prob: float = 0.0              # of pasted samples, share shown without the person (all background)
     hard_share: float = 0.0              # share of the labelled samples drawn by recent loss (hard_examples.py)
+    source_weights: dict = field(default_factory=dict)  # {source folder: draw weight} for the labelled photos; others 1
 
 
 class BatchMaker:
@@ -92,6 +94,7 @@ class BatchMaker:
         n_clips = round(batch_size * settings.clip_share) if clips is not None and len(clips) else 0
         self.n_pseudo = min(n_pseudo, batch_size - 1)
         self.n_clips = min(n_clips, batch_size - 1 - self.n_pseudo)
+        self.row_weights = source_row_weights(labelled.names, settings.source_weights, self.device)
 
     def generator(self, step: int) -> torch.Generator:
         gen = torch.Generator(device=self.device)
@@ -124,7 +127,10 @@ class BatchMaker:
         width, height = self.canvas(gen)
         n_labelled = self.batch_size - self.n_pseudo - self.n_clips
         n_hard = round(n_labelled * self.settings.hard_share) if self.hard is not None else 0
-        parts = [_gather(self.labelled, n_labelled - n_hard, gen)]
+        rows = None
+        if self.row_weights is not None:  # drawn only when asked, so other settings keep their random streams
+            rows = torch.multinomial(self.row_weights, n_labelled - n_hard, replacement=True, generator=gen)
+        parts = [_gather(self.labelled, n_labelled - n_hard, gen, rows)]
         if n_hard:  # drawn only when asked, so other settings keep their random streams
             parts.append(_gather(self.labelled, n_hard, gen, self.hard.draw(n_hard, gen)))
         index = torch.cat([p["index"] for p in parts])
@@ -233,6 +239,28 @@ def matting_target(mask: torch.Tensor, teacher_alpha: torch.Tensor, has_gt: torc
     n = mask.shape[0]
     agrees = has_soft.view(n, 1, 1, 1) & ((teacher_alpha - mask).abs() < 0.5)
     return torch.where(has_gt.view(n, 1, 1, 1), torch.where(agrees, teacher_alpha, mask), teacher_alpha)
+
+
+def source_of_row(name: str) -> str:
+    """The source folder of a labelled photo (`<data>/train/<source>/images/<file>`)."""
+    return Path(name).parent.parent.name
+
+
+def source_row_weights(names: list[str], weights: dict, device: torch.device) -> torch.Tensor | None:
+    """float32 per-row draw weights of the labelled store for {source: weight} (unnamed sources 1), or None
+    when no weight is given (uniform draws). OptionError for a source the store does not have, or when no
+    photo is left with a weight above 0."""
+    if not weights:
+        return None
+    sources = [source_of_row(n) for n in names]
+    unknown = sorted(set(weights) - set(sources))
+    if unknown:
+        raise OptionError(f"--source-weights: no training source named {', '.join(unknown)} "
+                         f"(sources: {', '.join(sorted(set(sources)))})")
+    rows = torch.tensor([float(weights.get(s, 1.0)) for s in sources], dtype=torch.float32, device=device)
+    if not bool((rows > 0).any()):
+        raise OptionError("--source-weights: every training photo has weight 0")
+    return rows
 
 
 def _gather(store: TensorStore, n: int, gen: torch.Generator, idx: torch.Tensor | None = None) -> dict:
