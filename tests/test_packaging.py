@@ -46,3 +46,13 @@ def test_version_is_the_one_in_pyproject():
     assert humanseg.__version__ == PYPROJECT["project"]["version"]
     r = subprocess.run([sys.executable, "-m", "humanseg", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == f"humanseg {PYPROJECT['project']['version']}", r
+
+
+def test_sdist_carries_the_tests_and_what_they_read():
+    """An sdist is what packagers run the tests from: MANIFEST.in must graft the tests and the repo folders they
+    read (the bundled example, tools/ and benchmarks/ that some tests import)."""
+    manifest = (REPO / "MANIFEST.in").read_text().splitlines()
+    grafted = {line.split()[1] for line in manifest if line.startswith("graft ")}
+    assert {"tests", "examples", "tools", "benchmarks"} <= grafted, grafted
+    for folder in grafted:
+        assert (REPO / folder).is_dir(), f"MANIFEST.in grafts {folder}, which does not exist"
