@@ -2,6 +2,7 @@
 checkpoints every few minutes and at each validation, cumulative history of samples and runs."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -371,15 +372,27 @@ def batch_loss(logits: torch.Tensor, batch: Batch, criterion: MixedLoss, distill
 
 
 def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
+    with _temporary_beside(path) as tmp:
+        torch.save(obj, tmp)
+        tmp.replace(path)
 
 
 def _write_log(rows: list[dict], path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+    with _temporary_beside(path) as tmp:
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        tmp.replace(path)
+
+
+@contextlib.contextmanager
+def _temporary_beside(path: Path):
+    """A temporary name beside `path` (<name>.tmp); removed when the write is cut short (Ctrl-C, full disk), so
+    an interrupted save leaves the previous file and no half-written temporary behind."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
