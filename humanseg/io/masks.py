@@ -50,8 +50,16 @@ def sizes(what: str, shape: tuple[int, ...], image_shape: tuple[int, ...]) -> st
 
 
 def read_person_mask(path: str | Path) -> np.ndarray | None:
-    """bool HxW person of a mask file (see the module's rule); None when it cannot be read as an image."""
-    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    """bool HxW person of a mask file (see the module's rule), upright as its image is read (EXIF orientation
+    applied, as read_image and OpenCV's colour reads do); None when it cannot be read as an image."""
+    from .image_bytes import decode_upright, read_header
+
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    header = read_header(data)
+    raw = decode_upright(data, header.orientation if header else 1)
     if raw is None or raw.ndim not in (2, 3) or (raw.ndim == 3 and raw.shape[2] not in (1, 3, 4)):
         return None
     if raw.ndim == 3 and raw.shape[2] == 1:

@@ -64,3 +64,24 @@ def test_an_rgba_mask_whose_colour_draws_the_person_keeps_reading_the_colour(tmp
     cv2.imwrite(str(path), np.dstack([person] * 3 + [alpha]))
     assert (read_person_mask(path) == (person > 0)).all()
 
+
+
+def test_a_mask_with_exif_orientation_is_read_upright_like_its_photo(tmp_path):
+    """A phone app's JPEG mask stored sideways with Orientation=6, beside its photo stored the same way: both read
+    upright, so the label lines up with the image (was: the mask unrotated, refused or misplaced)."""
+    from PIL import Image
+
+    from humanseg.evaluation.evaluate import read_label
+    from humanseg.io.images import read_image
+
+    stored = np.zeros((360, 480), np.uint8)
+    stored[:60, :120] = 255                      # person block at the stored top left
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "m.jpg", "JPEG", exif=exif, quality=95)
+    Image.fromarray(np.stack([stored] * 3, -1)).save(tmp_path / "p.jpg", "JPEG", exif=exif, quality=95)
+    image = read_image(tmp_path / "p.jpg")
+    label = read_label(tmp_path / "m.jpg", image.shape[:2])
+    assert label.shape == image.shape[:2] == (480, 360)
+    assert label[:100, -50:].mean() > 0.9 and label[:100, :50].mean() < 0.1   # turned clockwise: top right
+    assert np.array_equal(label, image[..., 1] > 127)
