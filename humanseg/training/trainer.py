@@ -17,7 +17,7 @@ from ..errors import InputError, ModelError, OptionError, OutputError
 from .config import TrainConfig
 from .checkpoint_file import read_checkpoint
 from .config_check import check_config
-from .data.batches import Batch, BatchMaker, BatchSettings
+from .data.batches import Batch, BatchMaker, BatchSettings, check_source_names
 from .data.folders import check_pairs, find_pairs
 from .data.prefetch import Prefetcher
 from .data.sources import load_training_stores
@@ -55,11 +55,9 @@ def _check_sources(root: Path, weights: dict) -> None:
     """--source-weights names only source folders of <data>/train (OptionError otherwise), checked before the
     training set is decoded."""
     train = Path(root) / "train"
-    sources = sorted(d.name for d in train.iterdir() if d.is_dir()) if train.is_dir() else []
-    unknown = sorted(set(weights) - set(sources))
-    if unknown and sources:
-        raise OptionError(f"--source-weights: no training source named {', '.join(unknown)} "
-                          f"(sources in {train}: {', '.join(sources)})")
+    sources = [d.name for d in train.iterdir() if d.is_dir()] if train.is_dir() else []
+    if sources:   # none: loading the training set says what is missing
+        check_source_names(weights, sources, str(train))
 
 
 def load_split(root: Path, split: str, limit: int = 0):

@@ -246,6 +246,14 @@ def source_of_row(name: str) -> str:
     return Path(name).parent.parent.name
 
 
+def check_source_names(weights: dict, sources, where: str = "") -> None:
+    """OptionError (one line) when --source-weights names a source that is not among `sources`."""
+    unknown = sorted(set(weights) - set(sources))
+    if unknown:
+        raise OptionError(f"--source-weights: no training source named {', '.join(unknown)} "
+                          f"(sources{' in ' + where if where else ''}: {', '.join(sorted(set(sources)))})")
+
+
 def source_row_weights(names: list[str], weights: dict, device: torch.device) -> torch.Tensor | None:
     """float32 per-row draw weights of the labelled store for {source: weight} (unnamed sources 1), or None
     when no weight is given (uniform draws). OptionError for a source the store does not have, or when no
@@ -253,10 +261,7 @@ def source_row_weights(names: list[str], weights: dict, device: torch.device) ->
     if not weights:
         return None
     sources = [source_of_row(n) for n in names]
-    unknown = sorted(set(weights) - set(sources))
-    if unknown:
-        raise OptionError(f"--source-weights: no training source named {', '.join(unknown)} "
-                         f"(sources: {', '.join(sorted(set(sources)))})")
+    check_source_names(weights, sources)
     rows = torch.tensor([float(weights.get(s, 1.0)) for s in sources], dtype=torch.float32, device=device)
     if not bool((rows > 0).any()):
         raise OptionError("--source-weights: every training photo has weight 0")
