@@ -99,12 +99,15 @@ def _check_init_file(cfg: TrainConfig, model) -> None:
     if path.suffix.lower() == ".onnx":
         from .onnx_weights import architecture_of
 
-        _check_onnx_architecture(path, *architecture_of(path), cfg)
+        _check_onnx_architecture(path, *architecture_of(path), cfg, model)
     else:
         _check_checkpoint_fits(model, read_checkpoint(path), cfg, path)
 
 
-def _check_onnx_architecture(path: Path, arch: str, kwargs: dict, cfg: TrainConfig) -> None:
+def _check_onnx_architecture(path: Path, arch: str, kwargs: dict, cfg: TrainConfig, model) -> None:
+    """The export is of cfg's model and kwargs, or of an architecture the model extends (its `init_from`)."""
+    if arch in getattr(model, "init_from", ()):
+        return
     if arch != cfg.model or kwargs != cfg.model_kwargs:
         raise FileNotFoundError(f"{path}: holds {arch} {kwargs}, not {cfg.model} {cfg.model_kwargs}")
 
@@ -113,14 +116,18 @@ def _check_checkpoint_fits(model, state: dict, cfg: TrainConfig, path: Path) -> 
     """The checkpoint is of cfg's model with the same tensors, or of an architecture the model extends (its
     `init_from`, e.g. fast-portrait-matte from fast-portrait-prior) whose every tensor fits the model."""
     if state.get("model") in getattr(model, "init_from", ()):
-        own = model.state_dict()
-        misfit = [k for k, v in state["state_dict"].items() if k not in own or own[k].shape != v.shape]
-        if misfit:
-            raise FileNotFoundError(f"{path}: {len(misfit)} tensors do not fit this model (e.g. {misfit[0]}); "
-                                    f"was it made with other model kwargs?")
+        _check_shared_tensors_fit(model, state["state_dict"], path)
     elif state.get("model") != cfg.model or not _fits_exactly(model, state["state_dict"]):
         raise FileNotFoundError(f"{path}: holds {state.get('model')} {state.get('model_kwargs')}, "
                                 f"not {cfg.model} {cfg.model_kwargs}")
+
+
+def _check_shared_tensors_fit(model, state_dict: dict, path: Path) -> None:
+    own = model.state_dict()
+    misfit = [k for k, v in state_dict.items() if k not in own or own[k].shape != v.shape]
+    if misfit:
+        raise FileNotFoundError(f"{path}: {len(misfit)} tensors do not fit this model (e.g. {misfit[0]}); "
+                                f"was it made with other model kwargs?")
 
 
 def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
@@ -133,8 +140,15 @@ def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
     if path.suffix.lower() == ".onnx":
         from .onnx_weights import architecture_of, load_onnx_weights, onnx_metadata
 
-        _check_onnx_architecture(path, *architecture_of(path), cfg)
-        load_onnx_weights(model, path, calibration)
+        arch, kwargs = architecture_of(path)
+        _check_onnx_architecture(path, arch, kwargs, cfg, model)
+        if arch in getattr(model, "init_from", ()):   # grow: load the export into its own architecture first
+            base = create_model(arch, **kwargs)
+            load_onnx_weights(base, path, calibration)
+            _check_shared_tensors_fit(model, base.state_dict(), path)
+            _load_shared_weights(model, base.state_dict(), path)
+        else:
+            load_onnx_weights(model, path, calibration)
         meta = onnx_metadata(path)
         history = {"samples": int(meta.get("humanseg.training_samples", 0)),
                    "runs": json.loads(meta.get("humanseg.training_runs", "[]"))}

@@ -8,7 +8,7 @@ from torch import nn
 
 from ...errors import ModelError
 from .deeplabv3p import DeepLabV3PlusMobileNetV2
-from .fast_portrait import FastPortrait
+from .fast_portrait import FastPortrait, FastPortraitPriorWide
 from .fast_portrait_matte import FastPortraitMatte
 from .pphumanseg_lite import PPHumanSegLite
 from .pphumanseg_v2 import PPHumanSegV2
@@ -19,6 +19,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "deeplabv3p-mbv2": DeepLabV3PlusMobileNetV2,
     "fast-portrait": FastPortrait,
     "fast-portrait-prior": partial(FastPortrait, in_channels=4),  # + previous frame's mask as a 4th channel
+    "fast-portrait-prior-wide": FastPortraitPriorWide,  # + context from 1/32 and 1/64 (larger still canvases)
     "fast-portrait-matte": FastPortraitMatte,  # + previous alpha, detail head at 1/2: predicts alpha
 }
 

@@ -57,6 +57,29 @@ class LiteContext(nn.Module):
         return self.features(x) * torch.sigmoid(self.gate(x.mean((2, 3), keepdim=True)))
 
 
+class WideContext(nn.Module):
+    """Context from 1/32 and 1/64 for the 1/16 map, so large still-image canvases keep the whole person in view.
+
+    At 1/16 the encoder sees about 150 pixels around a point: on a still photo run at twice the video budget, the
+    torso of a close portrait is wider than that and its lower part fades (missed body at the bottom edge). Two
+    stride-2 depthwise 5x5 stages (with 1x1 mixing) reach 1/32 and 1/64; their sum, projected and upsampled, is
+    added to the LR-ASPP output. The projection's BatchNorm starts with zero scale and shift, so a model grown from
+    one without this branch computes the same output at first (`train --init` with `init_from`)."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.down32 = nn.Sequential(ConvBNAct(cin, cin, 5, 2, groups=cin, act="hswish"), ConvBNAct(cin, cout, 1, act="hswish"))
+        self.down64 = nn.Sequential(ConvBNAct(cout, cout, 5, 2, groups=cout, act="hswish"),
+                                    ConvBNAct(cout, cout, 1, act="hswish"))
+        self.project = ConvBNAct(cout, cout, 1, act="none")
+        nn.init.zeros_(self.project[1].weight)
+        nn.init.zeros_(self.project[1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y32 = self.down32(x)
+        return resize_to(self.project(y32 + resize_to(self.down64(y32), y32)), x)
+
+
 class SkipUp(nn.Module):
     """Project the deep map to `cout` channels at its own (low) resolution, upsample it to the skip's
     size, add a 1x1 projection of the skip, refine with a depthwise 3x3 + pointwise conv. Projecting
@@ -74,16 +97,19 @@ class SkipUp(nn.Module):
 
 class FastPortrait(nn.Module):
     def __init__(self, num_classes: int = 2, in_channels: int = 3, width: float = 1.0,
-                 decoder_channels: tuple[int, ...] = (48, 24, 16), hidden_scales: tuple[float, ...] = ()):
+                 decoder_channels: tuple[int, ...] = (48, 24, 16), hidden_scales: tuple[float, ...] = (),
+                 wide_context: bool = False):
         """decoder_channels: context width, then one entry per skip level at 1/8, 1/4 (and 1/2 when
         four are given: the last decoder stage then runs at half the input resolution). hidden_scales: per
         encoder stage (1/4, 1/8, 1/16), a factor on its blocks' hidden channels: more capacity where the
-        maps are small (training/widen.py grows a trained model this way without changing its output)."""
+        maps are small (training/widen.py grows a trained model this way without changing its output).
+        wide_context: add the 1/32 + 1/64 context branch (WideContext) to the 1/16 context."""
         super().__init__()
         self.in_channels = in_channels
         self.encoder = MobileNetV3Small(in_channels, width, hidden_scales)
         c2, c4, c8, c16 = self.encoder.out_channels
         self.context = LiteContext(c16, decoder_channels[0])
+        self.wide_context = WideContext(c16, decoder_channels[0]) if wide_context else None
         skips = [c8, c4, c2][:len(decoder_channels) - 1]
         self.ups = nn.ModuleList(SkipUp(c, d_in, d_out) for c, d_in, d_out
                                  in zip(skips, decoder_channels[:-1], decoder_channels[1:]))
@@ -92,6 +118,19 @@ class FastPortrait(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f2, f4, f8, f16 = self.encoder(x)
         y = self.context(f16)
+        if self.wide_context is not None:
+            y = y + self.wide_context(f16)
         for up, skip in zip(self.ups, (f8, f4, f2)):
             y = up(skip, y)
         return resize_to(self.head(y), x)
+
+
+class FastPortraitPriorWide(FastPortrait):
+    """fast-portrait-prior with WideContext; `train --init` grows it from a fast-portrait-prior checkpoint or
+    ONNX export (every shared tensor copied, the new branch adding zero at first)."""
+
+    init_from = ("fast-portrait-prior",)
+
+    def __init__(self, num_classes: int = 2, width: float = 1.0, decoder_channels: tuple[int, ...] = (48, 24, 16),
+                 hidden_scales: tuple[float, ...] = ()):
+        super().__init__(num_classes, 4, width, decoder_channels, hidden_scales, wide_context=True)

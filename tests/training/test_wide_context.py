@@ -1,0 +1,70 @@
+"""fast-portrait-prior-wide: the 1/32 + 1/64 context branch, grown from a trained fast-portrait-prior."""
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from humanseg.training.config import TrainConfig  # noqa: E402
+from humanseg.training.export import export_onnx  # noqa: E402
+from humanseg.training.models import create_model  # noqa: E402
+from humanseg.training.trainer import initial_weights  # noqa: E402
+
+
+def trained_like(model):
+    """BatchNorms far from identity, as after training, so a copy that misses a tensor shows."""
+    torch.manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.5, 0.5)
+    return model.eval()
+
+
+def calibration():
+    x = torch.rand(4, 4, 64, 96) * 2 - 1
+    x[:, 3] = (x[:, 3] + 1) / 2
+    return [x]
+
+
+def test_the_new_branch_adds_nothing_until_trained_and_then_learns():
+    torch.manual_seed(0)
+    model = create_model("fast-portrait-prior-wide")
+    f16 = torch.rand(2, model.encoder.out_channels[-1], 9, 16)
+    with torch.no_grad():
+        assert float(model.wide_context(f16).abs().max()) == 0.0
+    model(torch.rand(2, 4, 144, 256) * 2 - 1).square().mean().backward()
+    project_bn = model.wide_context.project[1]
+    assert float(project_bn.weight.grad.abs().sum()) > 0   # the zero scale grows, then the branch behind it
+
+
+def test_init_from_a_fast_portrait_prior_onnx_export_computes_the_same_output(tmp_path, capsys):
+    prior = trained_like(create_model("fast-portrait-prior"))
+    path = tmp_path / "prior.onnx"
+    export_onnx(prior, path, (96, 64), {"architecture": "fast-portrait-prior", "training_samples": "1234"})
+    wide = create_model("fast-portrait-prior-wide")
+    history = initial_weights(wide, TrainConfig(model="fast-portrait-prior-wide", init=str(path)), calibration())
+    assert history["samples"] == 1234
+    assert "wide_context left freshly initialised" in capsys.readouterr().out
+    x = torch.rand(2, 4, 64, 96) * 2 - 1
+    with torch.no_grad():
+        assert float((wide.eval()(x) - prior(x)).abs().max()) < 1e-4
+
+
+def test_init_from_a_fast_portrait_prior_checkpoint_copies_every_shared_tensor(tmp_path):
+    prior = trained_like(create_model("fast-portrait-prior"))
+    torch.save({"model": "fast-portrait-prior", "model_kwargs": {}, "state_dict": prior.state_dict()}, tmp_path / "p.pt")
+    wide = create_model("fast-portrait-prior-wide")
+    initial_weights(wide, TrainConfig(model="fast-portrait-prior-wide", init=str(tmp_path / "p.pt")), [])
+    own = wide.state_dict()
+    assert all(torch.equal(own[k], v) for k, v in prior.state_dict().items())
+    x = torch.rand(1, 4, 48, 80) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(wide.eval()(x), prior(x))
+
+
+def test_an_export_of_an_unrelated_architecture_is_refused(tmp_path):
+    other = create_model("pphumanseg-lite").eval()
+    path = tmp_path / "lite.onnx"
+    export_onnx(other, path, (96, 64), {"architecture": "pphumanseg-lite"})
+    wide = create_model("fast-portrait-prior-wide")
+    with pytest.raises(FileNotFoundError, match="holds pphumanseg-lite"):
+        initial_weights(wide, TrainConfig(model="fast-portrait-prior-wide", init=str(path)), calibration())
