@@ -106,6 +106,16 @@ def _up_to(text: str, limit: float, unit: str) -> float:
     return value
 
 
+def gate_radius(text: str) -> int:
+    """--gate: an integer radius up to runtime/postprocess.py's MAX_GATE_PX, as the service."""
+    from .runtime.postprocess import MAX_GATE_PX
+
+    value = non_negative_int(text)
+    if value > MAX_GATE_PX:
+        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_GATE_PX} (px); use 0 to {MAX_GATE_PX}")
+    return value
+
+
 def blur_strength(text: str) -> float:
     """--blur-strength: at most effects/backgrounds.py's MAX_BLUR_STRENGTH, as the service."""
     from .effects.backgrounds import MAX_BLUR_STRENGTH
@@ -156,7 +166,7 @@ def model_args(p):
 
 def effect_args(p):
     from .effects.backgrounds import MAX_BLUR_STRENGTH
-    from .runtime.postprocess import MAX_FEATHER
+    from .runtime.postprocess import MAX_FEATHER, MAX_GATE_PX
 
     p.add_argument("--bg", default="blur",
                    help="blur | color:#RRGGBB | transparent | mask | overlay | PATH to an image or video (an animated "
@@ -168,8 +178,8 @@ def effect_args(p):
                         "image; ASCII is drawn, accents are dropped and emoji left out (with a warning)")
     p.add_argument("--threshold", type=probability, default=None,
                    help="hard mask at this level in [0, 1] (default: soft edges)")
-    p.add_argument("--gate", type=non_negative_int, nargs=2, metavar=("ERODE", "DILATE"), default=None,
-                   help="morphological gate: erode/dilate radii in px (0 or more)")
+    p.add_argument("--gate", type=gate_radius, nargs=2, metavar=("ERODE", "DILATE"), default=None,
+                   help=f"morphological gate: erode/dilate radii in px, 0 to {MAX_GATE_PX} each")
     p.add_argument("--keep-largest", action="store_true", help="keep only the largest person region")
     p.add_argument("--refine", type=non_negative_int, default=0,
                    help="guided-filter edge refinement radius in px (0: off)")

@@ -100,15 +100,34 @@ def test_blur_strength_and_feather_have_the_services_upper_limit(capsys, command
     assert len(error_lines(err)) == 1 and f"{option}: {value} is more than 20" in err
 
 
+@pytest.mark.parametrize("command", ["image", "video", "batch", "webcam"])
+def test_gate_radii_have_the_services_upper_limit(capsys, command):
+    """An uncapped --gate 400 400 ran 11 s per 720p frame (an ellipse kernel of radius 400)."""
+    code, out, err = run_main(capsys, command, *(["in.jpg", "out.jpg"] if command != "webcam" else []),
+                              "--gate", "3", "400")
+    assert code == 2 and out == ""
+    assert len(error_lines(err)) == 1 and "--gate: 400 is more than 25 (px)" in err
+
+
+def test_the_api_refuses_a_gate_over_the_limit():
+    from humanseg.errors import InputError
+    from humanseg.runtime.postprocess import PostProcess, check_postprocess
+
+    check_postprocess(PostProcess(gate=(25, 25)))
+    with pytest.raises(InputError, match=r"radii are at most 25 px"):
+        check_postprocess(PostProcess(gate=(2, 26)))
+
+
 def test_the_limits_are_the_services():
     from humanseg.effects.backgrounds import MAX_BLUR_STRENGTH
-    from humanseg.runtime.postprocess import MAX_FEATHER
+    from humanseg.runtime.postprocess import MAX_FEATHER, MAX_GATE_PX
     from humanseg.server.app import create_app
     from humanseg.server.config import ServerConfig
 
     schema = create_app(ServerConfig()).openapi()["components"]["schemas"]
     form = next(s for name, s in schema.items() if name.startswith("Body_segment"))["properties"]
     assert form["feather"]["maximum"] == MAX_FEATHER and form["blur_strength"]["maximum"] == MAX_BLUR_STRENGTH
+    assert all(form[f"gate_{r}"]["anyOf"][0]["maximum"] == MAX_GATE_PX for r in ("erode", "dilate"))
     assert form["blur_strength"]["minimum"] == 0   # 0 (no blur) is accepted everywhere, as Blur(0) and the CLI do
 
 

@@ -35,7 +35,7 @@ from ..io.image_bytes import ImageHeader, decode_upright, read_header
 from ..io.images import alpha_of, to_bgr8
 from ..matting.foreground import ML_INSTALL
 from ..runtime.letterbox import ADAPTIVE_MAX_STRETCH
-from ..runtime.postprocess import MAX_FEATHER, PostProcess
+from ..runtime.postprocess import MAX_FEATHER, MAX_GATE_PX, PostProcess
 from ..runtime.segmenter import Segmenter
 from ..weights import SHIPPED
 from .body_limit import BodyLimit
@@ -246,9 +246,9 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
                                                          "(ignored when a background image is uploaded)"),
         background: UploadFile | None = File(None, description="optional background image for the composite"),
         threshold: float | None = Form(None, ge=0.0, le=1.0, description="hard mask at this level"),
-        gate_erode: int | None = Form(None, ge=0, le=25, description="morphological gate: erode radius in px "
+        gate_erode: int | None = Form(None, ge=0, le=MAX_GATE_PX, description="morphological gate: erode radius in px "
                                                                       "(with gate_dilate; as the CLI's --gate)"),
-        gate_dilate: int | None = Form(None, ge=0, le=25, description="morphological gate: dilate radius in px"),
+        gate_dilate: int | None = Form(None, ge=0, le=MAX_GATE_PX, description="morphological gate: dilate radius in px"),
         keep_largest: bool = Form(False, description="keep only the largest person region"),
         refine: int = Form(0, ge=0, le=32, description="guided-filter edge refinement radius in px (0: off)"),
         feather: float = Form(0.0, ge=0.0, le=MAX_FEATHER, description="Gaussian edge feathering sigma in px (0: off)"),
