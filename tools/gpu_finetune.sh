@@ -16,7 +16,9 @@ mkdir -p "$OUT" runs
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader > "$OUT/gpu.txt" 2>&1
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.is_available())" >> "$OUT/gpu.txt" 2>&1
 cat "$OUT/gpu.txt"
-common=(--model fast-portrait-prior --init humanseg/weights/portrait.onnx --canvas adaptive --size 256x144
+# the shipped file's own architecture (fast-portrait-prior or fast-portrait-prior-wide), unless MODEL says
+MODEL=${MODEL:-$(python3 -c "from humanseg.training.onnx_weights import architecture_of as a; print(a('humanseg/weights/portrait.onnx')[0])")}
+common=(--model "$MODEL" --init humanseg/weights/portrait.onnx --canvas adaptive --size 256x144
         --data .gpu_data --max-minutes "$MINUTES" --epochs 100000 --steps-per-epoch 100 --warmup-epochs 1
         --val-every 5 --checkpoint-minutes 1.5 --workers 6 --batch-size 128 --lr 0.001
         --distill-weight 0.5 --synth-prob 0.25 --pseudo-share 0.1 --clip-share 0.05 --quarter-turn-prob 0.2
