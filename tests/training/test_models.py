@@ -7,6 +7,8 @@ torch = pytest.importorskip("torch")
 from humanseg.errors import ModelError  # noqa: E402
 from humanseg.training.models import MODELS, count_flops, count_parameters, create_model, input_channels  # noqa: E402
 
+from .trained_like import as_if_trained  # noqa: E402
+
 
 @pytest.fixture(params=sorted(MODELS))
 def name(request):
@@ -50,12 +52,7 @@ class TestEveryModel:
         from humanseg.training.onnx_weights import load_onnx_weights
 
         torch.manual_seed(0)
-        model = create_model(name)
-        for m in model.modules():  # BatchNorms that are far from identity, as after training
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
-                m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.5, 0.5)
-        model.eval()
+        model = as_if_trained(create_model(name))   # BatchNorms far from identity, as after training
         path = tmp_path / "m.onnx"
         export_onnx(model, path, (96, 64), {"architecture": name})
         fresh = create_model(name)

@@ -8,15 +8,7 @@ from humanseg.training.export import export_onnx  # noqa: E402
 from humanseg.training.models import create_model  # noqa: E402
 from humanseg.training.trainer import initial_weights  # noqa: E402
 
-
-def trained_like(model):
-    """BatchNorms far from identity, as after training, so a copy that misses a tensor shows."""
-    torch.manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
-            m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.5, 0.5)
-    return model.eval()
+from .trained_like import as_if_trained  # noqa: E402
 
 
 def calibration():
@@ -37,7 +29,7 @@ def test_the_new_branch_adds_nothing_until_trained_and_then_learns():
 
 
 def test_init_from_a_fast_portrait_prior_onnx_export_computes_the_same_output(tmp_path, capsys):
-    prior = trained_like(create_model("fast-portrait-prior"))
+    prior = as_if_trained(create_model("fast-portrait-prior"))
     path = tmp_path / "prior.onnx"
     export_onnx(prior, path, (96, 64), {"architecture": "fast-portrait-prior", "training_samples": "1234"})
     wide = create_model("fast-portrait-prior-wide")
@@ -50,7 +42,7 @@ def test_init_from_a_fast_portrait_prior_onnx_export_computes_the_same_output(tm
 
 
 def test_init_from_a_fast_portrait_prior_checkpoint_copies_every_shared_tensor(tmp_path):
-    prior = trained_like(create_model("fast-portrait-prior"))
+    prior = as_if_trained(create_model("fast-portrait-prior"))
     torch.save({"model": "fast-portrait-prior", "model_kwargs": {}, "state_dict": prior.state_dict()}, tmp_path / "p.pt")
     wide = create_model("fast-portrait-prior-wide")
     initial_weights(wide, TrainConfig(model="fast-portrait-prior-wide", init=str(tmp_path / "p.pt")), [])

@@ -11,6 +11,8 @@ torch = pytest.importorskip("torch")
 from humanseg.training.models import create_model  # noqa: E402
 from humanseg.training.widen import WidenError, widen_state_dict  # noqa: E402
 
+from .trained_like import as_if_trained  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 WIDE = {"hidden_scales": [1, 1.5, 2], "decoder_channels": [64, 32, 16]}
 
@@ -18,12 +20,7 @@ WIDE = {"hidden_scales": [1, 1.5, 2], "decoder_channels": [64, 32, 16]}
 def _trained_narrow():
     """A narrow model whose batch norms are far from their initial state, as after training."""
     torch.manual_seed(0)
-    model = create_model("fast-portrait-prior")
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
-            m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.5, 0.5)
-    return model.eval()
+    return as_if_trained(create_model("fast-portrait-prior"))
 
 
 def test_the_wider_model_gives_the_same_logits():
