@@ -105,8 +105,10 @@ def _check_init_file(cfg: TrainConfig, model) -> None:
 
 
 def _check_onnx_architecture(path: Path, arch: str, kwargs: dict, cfg: TrainConfig, model) -> None:
-    """The export is of cfg's model and kwargs, or of an architecture the model extends (its `init_from`)."""
+    """The export is of cfg's model and kwargs, or of an architecture the model extends (its `init_from`) with
+    tensors that fit it (checked on a freshly built model of the export's kwargs: no weights needed)."""
     if arch in getattr(model, "init_from", ()):
+        _check_shared_tensors_fit(model, create_model(arch, **kwargs).state_dict(), path)
         return
     if arch != cfg.model or kwargs != cfg.model_kwargs:
         raise FileNotFoundError(f"{path}: holds {arch} {kwargs}, not {cfg.model} {cfg.model_kwargs}")
@@ -145,7 +147,6 @@ def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
         if arch in getattr(model, "init_from", ()):   # grow: load the export into its own architecture first
             base = create_model(arch, **kwargs)
             load_onnx_weights(base, path, calibration)
-            _check_shared_tensors_fit(model, base.state_dict(), path)
             _load_shared_weights(model, base.state_dict(), path)
         else:
             load_onnx_weights(model, path, calibration)

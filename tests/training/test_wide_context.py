@@ -60,3 +60,14 @@ def test_an_export_of_an_unrelated_architecture_is_refused(tmp_path):
     wide = create_model("fast-portrait-prior-wide")
     with pytest.raises(FileNotFoundError, match="holds pphumanseg-lite"):
         initial_weights(wide, TrainConfig(model="fast-portrait-prior-wide", init=str(path)), calibration())
+
+
+def test_an_export_of_the_base_architecture_with_other_kwargs_is_refused_before_the_data_loads(tmp_path):
+    from humanseg.training.trainer import _check_init_file
+
+    narrow = create_model("fast-portrait-prior", width=0.5).eval()
+    path = tmp_path / "narrow.onnx"
+    export_onnx(narrow, path, (96, 64), {"architecture": "fast-portrait-prior", "model_kwargs": {"width": 0.5}})
+    cfg = TrainConfig(model="fast-portrait-prior-wide", init=str(path))
+    with pytest.raises(FileNotFoundError, match="tensors do not fit this model"):
+        _check_init_file(cfg, create_model("fast-portrait-prior-wide"))
