@@ -58,12 +58,13 @@ class LiteContext(nn.Module):
 
 
 class WideContext(nn.Module):
-    """Context from 1/32 and 1/64 for the 1/16 map, so large still-image canvases keep the whole person in view.
+    """Context from 1/32 and 1/64 for the 1/16 map.
 
-    At 1/16 the encoder sees about 150 pixels around a point: on a still photo run at twice the video budget, the
-    torso of a close portrait is wider than that and its lower part fades (missed body at the bottom edge). Two
-    stride-2 depthwise 5x5 stages (with 1x1 mixing) reach 1/32 and 1/64; their sum, projected and upsampled, is
-    added to the LR-ASPP output. The projection's BatchNorm starts with zero scale and shift, so a model grown from
+    Built to test whether the grey lower torso of close portraits on large still canvases came from the encoder
+    seeing only about 150 pixels around a point at 1/16; runs X1/X2 (docs/training/fast_portrait_prior_cpu.md)
+    say it did not (missed person unchanged), though full-body photos gained a little. Two stride-2 depthwise
+    5x5 stages (with 1x1 mixing) reach 1/32 and 1/64; their sum, projected and upsampled, is added to the LR-ASPP
+    output. The projection's BatchNorm starts with zero scale and shift, so a model grown from
     one without this branch computes the same output at first (`train --init` with `init_from`)."""
 
     def __init__(self, cin: int, cout: int):
