@@ -4,13 +4,17 @@ from __future__ import annotations
 import argparse
 import errno
 import json
-import math
 import os
 import socket
 import sys
 import warnings
 from pathlib import Path
 
+from .arg_values import (
+    LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH, blur_strength, camera_index, canvas_pixels, feather_sigma, gate_radius,
+    light_wrap_width, non_negative_float, non_negative_int, port_number, port_or_any, positive_float, positive_int,
+    probability, refine_fraction, still_scales, zoom_share,
+)
 from .errors import HumansegError, HumansegWarning, InputError
 
 COMMANDS: dict[str, tuple] = {}
@@ -30,130 +34,6 @@ def command(name: str, help_text: str, *arg_groups):
         COMMANDS[name] = (fn, help_text, arg_groups)
         return fn
     return register
-
-
-# ---- value checks for arguments (argparse turns ArgumentTypeError into a one-line usage error) ----
-
-def _number(text: str, kind):
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not {'an integer' if kind is int else 'a number'}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
-    return value
-
-
-def probability(text: str) -> float:
-    value = _number(text, float)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
-    return value
-
-
-def refine_fraction(text: str) -> float:
-    """--still-refine: a radius as a fraction of the photo's long side (runtime/postprocess.py)."""
-    from .runtime.postprocess import MAX_REFINE_FRACTION
-
-    value = _number(text, float)
-    if not 0 < value <= MAX_REFINE_FRACTION:
-        raise argparse.ArgumentTypeError(f"{text} is not in (0, {MAX_REFINE_FRACTION}]")
-    return value
-
-
-def zoom_share(text: str) -> float:
-    """--still-zoom: a share of the photo (runtime/zoom.py)."""
-    from .runtime.zoom import MAX_ZOOM_SHARE, MIN_ZOOM_SHARE
-
-    value = _number(text, float)
-    if not MIN_ZOOM_SHARE < value <= MAX_ZOOM_SHARE:
-        raise argparse.ArgumentTypeError(f"{text} is not in ({MIN_ZOOM_SHARE}, {MAX_ZOOM_SHARE}]")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative; use 0 or more")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative; use 0 or more")
-    return value
-
-
-def positive_int(text: str) -> int:
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer; use 1 or more")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not positive")
-    return value
-
-
-def _up_to(text: str, limit: float, unit: str) -> float:
-    value = non_negative_float(text)
-    if value > limit:
-        raise argparse.ArgumentTypeError(f"{text} is more than {limit:g} ({unit}); use 0 to {limit:g}")
-    return value
-
-
-def gate_radius(text: str) -> int:
-    """--gate: an integer radius up to runtime/postprocess.py's MAX_GATE_PX, as the service."""
-    from .runtime.postprocess import MAX_GATE_PX
-
-    value = non_negative_int(text)
-    if value > MAX_GATE_PX:
-        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_GATE_PX} (px); use 0 to {MAX_GATE_PX}")
-    return value
-
-
-def blur_strength(text: str) -> float:
-    """--blur-strength: at most effects/backgrounds.py's MAX_BLUR_STRENGTH, as the service."""
-    from .effects.backgrounds import MAX_BLUR_STRENGTH
-
-    return _up_to(text, MAX_BLUR_STRENGTH, "% of the short side")
-
-
-def feather_sigma(text: str) -> float:
-    """--feather: at most runtime/postprocess.py's MAX_FEATHER, as the service."""
-    from .runtime.postprocess import MAX_FEATHER
-
-    return _up_to(text, MAX_FEATHER, "px")
-
-
-def still_scales(text: str) -> list[float]:
-    """--still-scale: comma-separated multiples of the model's budget (runtime/budget.still_scales_problem)."""
-    from .runtime.budget import still_scales_problem
-
-    values = [_number(v, float) for v in text.split(",")]
-    problem = still_scales_problem(values)
-    if problem:
-        raise argparse.ArgumentTypeError(f"{text}: {problem}, comma-separated")
-    return values
-
-
-def port_number(text: str) -> int:
-    value = _number(text, int)
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text} is not a port number (1-65535)")
-    return value
-
-
-def port_or_any(text: str) -> int:
-    """A port number, or 0 for any free port."""
-    value = _number(text, int)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text} is not a port number (1-65535, or 0 for any free port)")
-    return value
 
 
 # ---- argument groups shared by several commands -------------------------------------------------
@@ -191,14 +71,6 @@ def effect_args(p):
 # the defaults of humanseg/effects/finishing.py, here so that building the parser imports no OpenCV (a test
 # checks they agree)
 FOREGROUND_METHODS = ("fast", "ml", "none")
-LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH = 1.5, 20.0
-
-
-def light_wrap_width(text: str) -> float:
-    value = _number(text, float)
-    if not 0 < value <= MAX_LIGHT_WRAP_WIDTH:
-        raise argparse.ArgumentTypeError(f"{text} is not in (0, {MAX_LIGHT_WRAP_WIDTH:g}] (% of the short side)")
-    return value
 
 
 def finishing_args(p):
@@ -266,15 +138,6 @@ def mirror_average(a, use: str) -> bool | None:
     if choice == "auto":
         return use == "still" if use in ("still", "video") else None
     return choice == "on"
-
-
-def canvas_pixels(text: str) -> int:
-    from .runtime.budget import MAX_CANVAS_PIXELS
-
-    value = positive_int(text)
-    if value > MAX_CANVAS_PIXELS:
-        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_CANVAS_PIXELS} pixels")
-    return value
 
 
 def temporal_args(p):
@@ -431,15 +294,6 @@ def cmd_batch(a):
     summary = run_batch(a.input, a.output, settings, engine, a.manifest)
     print(json.dumps(summary))
     return 1 if summary["failed"] else 0
-
-
-def camera_index(text: str) -> int:
-    from .io.webcam import MAX_CAMERA_INDEX
-
-    value = non_negative_int(text)
-    if value > MAX_CAMERA_INDEX:
-        raise argparse.ArgumentTypeError(f"{text} is not a camera index (0 to {MAX_CAMERA_INDEX})")
-    return value
 
 
 def webcam_args(p):
