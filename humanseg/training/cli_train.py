@@ -13,7 +13,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=d.model,
                    help="architecture from humanseg.training.models.MODELS: pphumanseg-lite, pphumanseg-v2, "
                         "deeplabv3p-mbv2, fast-portrait, fast-portrait-prior, fast-portrait-prior-wide (+ context from "
-                        "1/32 and 1/64; grows from a fast-portrait-prior file) or fast-portrait-matte "
+                        "1/32 and 1/64; grows from a fast-portrait-prior file), fast-portrait-prior-lean (no squeeze-excite "
+                        "or context gate: faster; grow it with tools/fold_gates.py) or fast-portrait-matte "
                         "(default: %(default)s)")
     p.add_argument("--model-kwargs", default="{}", help='JSON keyword arguments for the model, e.g. \'{"width": 0.5}\'')
     p.add_argument("--data", default=d.data, help="folder with train/ and val/ (<source>/images + masks) and optional backgrounds/")

@@ -19,6 +19,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "deeplabv3p-mbv2": DeepLabV3PlusMobileNetV2,
     "fast-portrait": FastPortrait,
     "fast-portrait-prior": partial(FastPortrait, in_channels=4),  # + previous frame's mask as a 4th channel
+    "fast-portrait-prior-lean": partial(FastPortrait, in_channels=4, squeeze_excite=False),  # no global gates: faster
     "fast-portrait-prior-wide": FastPortraitPriorWide,  # + context from 1/32 and 1/64 (larger still canvases)
     "fast-portrait-matte": FastPortraitMatte,  # + previous alpha, detail head at 1/2: predicts alpha
 }

@@ -31,11 +31,13 @@ MOBILENETV3_SMALL = [
 class MobileNetV3Small(nn.Module):
     """Returns [1/2, 1/4, 1/8, 1/16] feature maps."""
 
-    def __init__(self, in_channels: int = 3, width: float = 1.0, hidden_scales: tuple[float, ...] = ()):
+    def __init__(self, in_channels: int = 3, width: float = 1.0, hidden_scales: tuple[float, ...] = (),
+                 squeeze_excite: bool = True):
         super().__init__()
         c = make_divisible(16 * width)
         self.stem = ConvBNAct(in_channels, c, 3, 2, act="hswish")
-        self.stages, out_channels, _ = inverted_residual_stages(MOBILENETV3_SMALL, c, width, tuple(hidden_scales))
+        self.stages, out_channels, _ = inverted_residual_stages(MOBILENETV3_SMALL, c, width, tuple(hidden_scales),
+                                                                squeeze_excite)
         self.out_channels = [c, *out_channels]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -46,14 +48,16 @@ class MobileNetV3Small(nn.Module):
 
 
 class LiteContext(nn.Module):
-    """LR-ASPP: relu(bn(conv1x1(x))) * sigmoid(conv1x1(global mean of x))."""
+    """LR-ASPP: relu(bn(conv1x1(x))) * sigmoid(conv1x1(global mean of x)); gated=False: relu(bn(conv1x1(x)))."""
 
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, cin: int, cout: int, gated: bool = True):
         super().__init__()
         self.features = ConvBNAct(cin, cout, 1)
-        self.gate = nn.Conv2d(cin, cout, 1)
+        self.gate = nn.Conv2d(cin, cout, 1) if gated else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.gate is None:
+            return self.features(x)
         return self.features(x) * torch.sigmoid(self.gate(x.mean((2, 3), keepdim=True)))
 
 
@@ -99,17 +103,21 @@ class SkipUp(nn.Module):
 class FastPortrait(nn.Module):
     def __init__(self, num_classes: int = 2, in_channels: int = 3, width: float = 1.0,
                  decoder_channels: tuple[int, ...] = (48, 24, 16), hidden_scales: tuple[float, ...] = (),
-                 wide_context: bool = False):
+                 wide_context: bool = False, squeeze_excite: bool = True):
         """decoder_channels: context width, then one entry per skip level at 1/8, 1/4 (and 1/2 when
         four are given: the last decoder stage then runs at half the input resolution). hidden_scales: per
         encoder stage (1/4, 1/8, 1/16), a factor on its blocks' hidden channels: more capacity where the
         maps are small (training/widen.py grows a trained model this way without changing its output).
-        wide_context: add the 1/32 + 1/64 context branch (WideContext) to the 1/16 context."""
+        wide_context: add the 1/32 + 1/64 context branch (WideContext) to the 1/16 context.
+        squeeze_excite: False drops the encoder's squeeze-excite and the context's global gate: the seven
+        per-channel multiplications by a global mean's function, which cost ONNX Runtime about 16 % of the
+        network's time in layout reorders (docs/training/fast_portrait_prior_standing.md, speed probe).
+        training/fold_gates.py grows such a model from a trained one with the gates' averages folded in."""
         super().__init__()
         self.in_channels = in_channels
-        self.encoder = MobileNetV3Small(in_channels, width, hidden_scales)
+        self.encoder = MobileNetV3Small(in_channels, width, hidden_scales, squeeze_excite)
         c2, c4, c8, c16 = self.encoder.out_channels
-        self.context = LiteContext(c16, decoder_channels[0])
+        self.context = LiteContext(c16, decoder_channels[0], gated=squeeze_excite)
         self.wide_context = WideContext(c16, decoder_channels[0]) if wide_context else None
         skips = [c8, c4, c2][:len(decoder_channels) - 1]
         self.ups = nn.ModuleList(SkipUp(c, d_in, d_out) for c, d_in, d_out

@@ -56,7 +56,9 @@ class InvertedResidual(nn.Module):
     """MobileNetV2/V3 block: 1x1 expand, depthwise kxk, optional SE, linear 1x1 project."""
 
     def __init__(self, cin: int, hidden: int, cout: int, kernel: int = 3, stride: int = 1,
-                 dilation: int = 1, se: bool = False, act: str = "relu"):
+                 dilation: int = 1, se: bool | None = False, act: str = "relu"):
+        """se: True adds squeeze-excite; None leaves an empty slot where it would be (nn.Identity), so the layers
+        after it keep the indices, and checkpoint names, of the block with squeeze-excite (training/fold_gates.py)."""
         super().__init__()
         layers: list[nn.Module] = []
         if hidden != cin:
@@ -64,6 +66,8 @@ class InvertedResidual(nn.Module):
         layers.append(ConvBNAct(hidden, hidden, kernel, stride, groups=hidden, dilation=dilation, act=act))
         if se:
             layers.append(SqueezeExcite(hidden))
+        elif se is None:
+            layers.append(nn.Identity())
         layers.append(ConvBNAct(hidden, cout, 1, act="none"))
         self.body = nn.Sequential(*layers)
         self.residual = stride == 1 and cin == cout
@@ -89,11 +93,12 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
-def inverted_residual_stages(specs: list, c: int, width: float, hidden_scales: tuple[float, ...] = ()
-                             ) -> tuple[nn.ModuleList, list[int], int]:
+def inverted_residual_stages(specs: list, c: int, width: float, hidden_scales: tuple[float, ...] = (),
+                             squeeze_excite: bool = True) -> tuple[nn.ModuleList, list[int], int]:
     """MobileNetV3 stages from a table: each stage a list of (kernel, expansion, out, squeeze-excite,
     activation, stride) rows, channels scaled by `width`. c: channels entering the first stage.
     hidden_scales: per stage, a further factor on its blocks' expansion (hidden) channels (1 where not given).
+    squeeze_excite: False leaves an empty slot where a row asks for squeeze-excite (InvertedResidual se=None).
     Returns (the stages, each stage's output channels, the last stage's channels)."""
     stages, out_channels = nn.ModuleList(), []
     for i, spec in enumerate(specs):
@@ -101,7 +106,7 @@ def inverted_residual_stages(specs: list, c: int, width: float, hidden_scales: t
         scale = hidden_scales[i] if i < len(hidden_scales) else 1.0
         for k, exp, out, se, act, s in spec:
             hidden, cout = make_divisible(exp * width * scale), make_divisible(out * width)
-            blocks.append(InvertedResidual(c, hidden, cout, k, s, se=se, act=act))
+            blocks.append(InvertedResidual(c, hidden, cout, k, s, se=se if squeeze_excite or not se else None, act=act))
             c = cout
         stages.append(nn.Sequential(*blocks))
         out_channels.append(c)
