@@ -58,6 +58,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated clip names (file stems, e.g. lp_d11) kept out of training for evaluation")
     p.add_argument("--distill-weight", type=float, default=d.distill_weight,
                    help="weight of the BCE to the mean teacher label (0: no distillation)")
+    p.add_argument("--teacher-model", default=d.teacher_model,
+                   help="a trained checkpoint (.pt, same number of input channels) whose person probability on each "
+                        "augmented batch is a further distillation target, e.g. the gated model a "
+                        "fast-portrait-prior-lean was folded from")
+    p.add_argument("--teacher-model-weight", type=float, default=d.teacher_model_weight,
+                   help="weight of the BCE to --teacher-model's probability (default: %(default)s)")
     p.add_argument("--teacher-gate", action="store_true",
                    help="photos with a human mask: where the teacher label differs from the mask by 0.5 or more "
                         "(bystanders the mask leaves out, teacher errors) distil towards the mask instead")
@@ -155,6 +161,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
         webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob,
         small_person_prob=a.small_person_prob, side_cut_prob=a.side_cut_prob, self_prior_prob=a.self_prior_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
+        teacher_model=a.teacher_model, teacher_model_weight=a.teacher_model_weight,
         teacher_gate=a.teacher_gate, empty_prob=a.empty_prob, hard_share=a.hard_share,
         source_weights=_source_weights(a.source_weights), hold_out_backgrounds=a.hold_out_backgrounds,
         matting_losses=_json("--matting-losses", a.matting_losses), matting_seg_weight=a.matting_seg_weight,

@@ -41,6 +41,9 @@ class TrainConfig:
     clip_share: float = 0.0              # share of each batch from <data>/pseudo/**/videos frames (real previous masks)
     hold_out_clips: list[str] = field(default_factory=list)  # clip stems left out of training (kept for evaluation)
     distill_weight: float = 0.5          # weight of BCE to the mean teacher label (0: no distillation)
+    teacher_model: str = ""              # a trained checkpoint (.pt) whose probability on each batch is a further
+                                         # distillation target (training/model_teacher.py); "": none
+    teacher_model_weight: float = 1.0    # weight of BCE to that network's probability
     teacher_gate: bool = False           # photos with a human mask: where the teacher differs from it by 0.5 or
                                          # more (bystanders, teacher errors) the distillation target is the mask
     matting_losses: dict = field(default_factory=lambda: {"l1": 1.0, "comp": 0.5, "grad": 0.5, "lap": 1.0})

@@ -17,7 +17,7 @@ AT_LEAST = {  # option: (smallest allowed value, is it an integer)
     "epochs": (1, True), "batch_size": (2, True), "stride": (1, True), "store_size": (32, True),
     "steps_per_epoch": (0, True), "val_every": (1, True), "limit_train": (0, True),
     "weight_decay": (0.0, False), "warmup_epochs": (0.0, False), "max_minutes": (0.0, False),
-    "distill_weight": (0.0, False), "matting_seg_weight": (0.0, False),
+    "distill_weight": (0.0, False), "matting_seg_weight": (0.0, False), "teacher_model_weight": (0.0, False),
 }
 ABOVE_ZERO = ("lr", "checkpoint_minutes")
 

@@ -23,6 +23,7 @@ from .data.prefetch import Prefetcher
 from .data.sources import load_training_stores
 from .losses import MixedLoss
 from .losses.distill import SoftTargetLoss
+from .model_teacher import load_model_teacher, model_teacher_loss
 from .hard_examples import HardExampleTracker, per_sample_loss
 from .freeze import freeze_parts, train_mode, trainable_parameters
 from .losses.matting import MattingLoss
@@ -240,6 +241,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     if cfg.self_prior_prob and (input_channels(model) != 4 or matting):
         raise OptionError(f"--self-prior-prob: {cfg.model} does not take its own person map as the previous mask "
                           "(only segmentation models with a 4th input channel do)")
+    teacher = load_model_teacher(cfg.teacher_model, input_channels(model)) if cfg.teacher_model else None
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     val_pairs = load_split(root, "val")   # before the training set is decoded (minutes): a missing val fails at once
     _check_sources(root, cfg.source_weights)
@@ -271,6 +273,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         model.to(device)
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on CPU (oneDNN) and on GPU
     distill = SoftTargetLoss().to(device)
+    if teacher is not None:
+        teacher = teacher.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(trainable_parameters(model), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = cfg.steps_per_epoch or max(1, len(stores.labelled) // batch_size)
     total_steps = steps_per_epoch * cfg.epochs
@@ -313,9 +317,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 if cfg.self_prior_prob:
                     use_own_prior(model, batch, cfg.self_prior_prob, self_prior_gen, frozen)
-                logits = model(batch.model_input())
+                x = batch.model_input()
+                logits = model(x)
             loss = batch_loss(logits.float(), batch, criterion, distill, cfg.distill_weight, matting,
                               cfg.matting_seg_weight)
+            if teacher is not None and cfg.teacher_model_weight:
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                    loss = loss + cfg.teacher_model_weight * model_teacher_loss(teacher, x, logits.float(), distill)
             if hard is not None:
                 hard.update(batch.index, per_sample_loss(logits, batch.labels))
             optimizer.zero_grad(set_to_none=True)
@@ -340,6 +348,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         miou = row["val_miou"]
         this_run = {"out": str(out), "init": cfg.init, "device": device.type, "samples": samples,
                     "minutes": round((time.time() - started) / 60, 1), "data": cfg.data}
+        if cfg.teacher_model:
+            this_run["teacher_model"] = cfg.teacher_model
         state = {"model": cfg.model, "model_kwargs": cfg.model_kwargs, "config": cfg.to_dict(),
                  "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
                  "best_miou": best if miou is None else max(best, miou), "log": rows, "run_samples": samples,
