@@ -1,7 +1,7 @@
 """Grow a gate-free (faster) fast-portrait-prior-lean checkpoint from a trained fast-portrait-prior checkpoint.
 
-    python tools/fold_gates.py runs/comb_a1/last.pt runs/lean0.pt --images ../shared/data/train
-    humanseg train --model fast-portrait-prior-lean --init runs/lean0.pt ...
+    python tools/fold_gates.py runs/comb_a1/last.pt runs/lean0.pt --images ../shared/data/train [--keep-context-gate]
+    humanseg train --model fast-portrait-prior-lean [--model-kwargs '{"context_gate": true}'] --init runs/lean0.pt ...
 
 Each squeeze-excite / context gate becomes its calibration average, folded into the next layer (see
 humanseg/training/fold_gates.py). Calibration: `--count` images spread evenly over the photos under `--images`
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def agreement(a: torch.nn.Module, b: torch.nn.Module, inputs: list[torch.Tensor]
     return diff / len(inputs), inter / max(union, 1)
 
 
-def fold_checkpoint(src: Path, photos: list[Path], budget: int) -> tuple[dict, float, float]:
+def fold_checkpoint(src: Path, photos: list[Path], budget: int, keep_context_gate: bool = False
+                    ) -> tuple[dict, float, float]:
     state = read_checkpoint(src)
     if state.get("model") != SOURCE_MODEL:
         raise FoldError(f"{src}: holds {state.get('model')}, not {SOURCE_MODEL}")
@@ -87,11 +89,15 @@ def fold_checkpoint(src: Path, photos: list[Path], budget: int) -> tuple[dict, f
         raise FoldError(f"{src}: its weights do not fit the {SOURCE_MODEL} {kwargs} it names; it is not a "
                         "checkpoint humanseg train wrote") from None
     inputs = calibration_inputs(gated, photos, budget)
-    lean = create_model(LEAN_MODEL, **kwargs).eval()
-    lean.load_state_dict(folded_state_dict(gated, gate_constants(gated, inputs)))
+    lean_kwargs = {**kwargs, "context_gate": True} if keep_context_gate else dict(kwargs)
+    lean = create_model(LEAN_MODEL, **lean_kwargs).eval()
+    constants = gate_constants(gated, inputs)
+    if keep_context_gate:
+        constants.pop("context")
+    lean.load_state_dict(folded_state_dict(gated, constants))
     diff, iou = agreement(gated, lean, inputs)
     result = {k: v for k, v in state.items() if k not in ("optimizer", "state_dict")}
-    result.update(model=LEAN_MODEL, state_dict=lean.state_dict(), training_runs=list(state.get("training_runs", [])) + [
+    result.update(model=LEAN_MODEL, model_kwargs=lean_kwargs, state_dict=lean.state_dict(), training_runs=list(state.get("training_runs", [])) + [
         {"gates_folded_from": str(src), "calibration_photos": len(photos), "samples": 0}])
     return result, diff, iou
 
@@ -102,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help=f"{LEAN_MODEL} checkpoint to write (.pt)")
     parser.add_argument("--images", type=Path, required=True, help="folder of photos to calibrate the gates on")
     parser.add_argument("--count", type=int, default=240, help="photos to use (default 240)")
+    parser.add_argument("--keep-context-gate", action="store_true",
+                        help='fold only the encoder\'s squeeze-excite; the context gate stays (model kwargs '
+                             '{"context_gate": true})')
     parser.add_argument("--pixels", type=int, default=256 * 144, help="canvas pixel budget (default 256x144)")
     args = parser.parse_args(argv)
     try:
@@ -112,14 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.out.resolve() == args.src.resolve():
             raise FoldError(f"{args.out}: is the input; write the lean checkpoint to a new file")
         photos = calibration_photos(args.images, args.count)
-        state, diff, iou = fold_checkpoint(args.src, photos, args.pixels)
+        state, diff, iou = fold_checkpoint(args.src, photos, args.pixels, args.keep_context_gate)
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(args.out, buffer.getvalue())
     except (HumansegError, FoldError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{args.out}: {LEAN_MODEL}, gates of {args.src} folded at their averages over {len(photos)} photos "
+    print(f"{args.out}: {LEAN_MODEL} {json.dumps(state['model_kwargs'])}, gates of {args.src} folded at their averages over {len(photos)} photos "
           f"(x2 priors); mean probability difference {diff:.4f}, mask IoU with the original {iou:.4f}; "
           f"{state.get('training_samples', 0)} cumulative samples")
     return 0

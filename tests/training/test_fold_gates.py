@@ -58,6 +58,22 @@ def test_constant_gates_fold_exactly():
             assert float((gated(xi) - lean(xi)).abs().max()) < 1e-4
 
 
+def test_the_context_gate_can_stay_while_the_squeeze_excite_blocks_fold():
+    gated = _gated()
+    for m in gated.modules():   # squeeze-excite frozen (exact fold); the context gate keeps depending on the input
+        if isinstance(m, SqueezeExcite):
+            with torch.no_grad():
+                m.expand.weight.zero_(), m.expand.bias.uniform_(-2, 2)
+    constants = gate_constants(gated, _inputs())
+    constants.pop("context")
+    lean = create_model("fast-portrait-prior-lean", context_gate=True).eval()
+    assert lean.context.gate is not None and not any(isinstance(m, SqueezeExcite) for m in lean.modules())
+    lean.load_state_dict(folded_state_dict(gated, constants))
+    with torch.no_grad():
+        for x in _inputs(2, seed=7):
+            assert float((gated(x) - lean(x)).abs().max()) < 1e-4
+
+
 def test_fitted_constants_beat_dropping_the_gates():
     gated = _gated()          # random gates that do depend on the input
     inputs = _inputs()
@@ -100,6 +116,11 @@ def test_the_tool_writes_a_lean_checkpoint_that_keeps_the_history(tmp_path):
     assert state["model"] == "fast-portrait-prior-lean" and state["training_samples"] == 1000
     assert state["training_runs"][0] == runs[0] and state["training_runs"][1]["gates_folded_from"] == str(src)
     create_model("fast-portrait-prior-lean").load_state_dict(state["state_dict"])
+    done = _tool(src, tmp_path / "lean_ctx.pt", "--images", photos, "--keep-context-gate")
+    assert done.returncode == 0, done.stderr
+    state = torch.load(tmp_path / "lean_ctx.pt", weights_only=True)
+    assert state["model_kwargs"] == {"context_gate": True}
+    create_model("fast-portrait-prior-lean", context_gate=True).load_state_dict(state["state_dict"])
 
 
 @pytest.mark.parametrize("case", ["same_file", "missing", "other_model", "misfit", "no_photos"])

@@ -103,7 +103,7 @@ class SkipUp(nn.Module):
 class FastPortrait(nn.Module):
     def __init__(self, num_classes: int = 2, in_channels: int = 3, width: float = 1.0,
                  decoder_channels: tuple[int, ...] = (48, 24, 16), hidden_scales: tuple[float, ...] = (),
-                 wide_context: bool = False, squeeze_excite: bool = True):
+                 wide_context: bool = False, squeeze_excite: bool = True, context_gate: bool | None = None):
         """decoder_channels: context width, then one entry per skip level at 1/8, 1/4 (and 1/2 when
         four are given: the last decoder stage then runs at half the input resolution). hidden_scales: per
         encoder stage (1/4, 1/8, 1/16), a factor on its blocks' hidden channels: more capacity where the
@@ -112,12 +112,14 @@ class FastPortrait(nn.Module):
         squeeze_excite: False drops the encoder's squeeze-excite and the context's global gate: the seven
         per-channel multiplications by a global mean's function, which cost ONNX Runtime about 16 % of the
         network's time in layout reorders (docs/training/fast_portrait_prior_standing.md, speed probe).
-        training/fold_gates.py grows such a model from a trained one with the gates' averages folded in."""
+        training/fold_gates.py grows such a model from a trained one with the gates' averages folded in.
+        context_gate: keep (True) or drop (False) the context's gate on its own; None: as squeeze_excite. The
+        context gate is about 1 % of the network's time, the encoder's squeeze-excite blocks about 20 %."""
         super().__init__()
         self.in_channels = in_channels
         self.encoder = MobileNetV3Small(in_channels, width, hidden_scales, squeeze_excite)
         c2, c4, c8, c16 = self.encoder.out_channels
-        self.context = LiteContext(c16, decoder_channels[0], gated=squeeze_excite)
+        self.context = LiteContext(c16, decoder_channels[0], gated=squeeze_excite if context_gate is None else context_gate)
         self.wide_context = WideContext(c16, decoder_channels[0]) if wide_context else None
         skips = [c8, c4, c2][:len(decoder_channels) - 1]
         self.ups = nn.ModuleList(SkipUp(c, d_in, d_out) for c, d_in, d_out
