@@ -20,6 +20,7 @@ from .config_check import check_config
 from .data.batches import Batch, BatchMaker, BatchSettings, check_source_names
 from .data.folders import check_pairs, find_pairs
 from .data.prefetch import Prefetcher
+from .data.clip_store import find_clips
 from .data.sources import load_training_stores
 from .losses import MixedLoss
 from .losses.distill import SoftTargetLoss
@@ -59,6 +60,19 @@ def _check_sources(root: Path, weights: dict) -> None:
     sources = [d.name for d in train.iterdir() if d.is_dir()] if train.is_dir() else []
     if sources:   # none: loading the training set says what is missing
         check_source_names(weights, sources, str(train))
+
+
+def _check_hold_out_clips(root: Path, names, use_clips: bool) -> None:
+    """--hold-out-clips names only clips under <data>/pseudo (OptionError otherwise), checked before the training
+    set is decoded: a mistyped name would otherwise train on the clip it was meant to keep out."""
+    if not names or not use_clips:
+        return
+    pseudo = Path(root) / "pseudo"
+    clips = sorted({video.stem for video, _ in find_clips(pseudo)}) if pseudo.is_dir() else []
+    unknown = sorted(set(names) - set(clips))
+    if unknown:
+        raise OptionError(f"--hold-out-clips: no clip named {', '.join(unknown)} under {pseudo} "
+                          f"(clips: {', '.join(clips) if clips else 'none'})")
 
 
 def load_split(root: Path, split: str, limit: int = 0):
@@ -245,6 +259,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     criterion = MixedLoss(cfg.losses, cfg.class_weights).to(device)
     val_pairs = load_split(root, "val")   # before the training set is decoded (minutes): a missing val fails at once
     _check_sources(root, cfg.source_weights)
+    _check_hold_out_clips(root, cfg.hold_out_clips, use_clips=cfg.clip_share > 0)
     stores = load_training_stores(root, cfg.store_size, device, Path(cfg.cache) if cfg.cache else None, threads,
                                   cfg.limit_train, use_pseudo=cfg.pseudo_share > 0, use_clips=cfg.clip_share > 0,
                                   hold_out_clips=tuple(cfg.hold_out_clips),

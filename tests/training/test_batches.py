@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from humanseg.cli import main  # noqa: E402
 from humanseg.runtime.letterbox import letterbox, letterbox_box  # noqa: E402
 from humanseg.training.data import batch_photometric as photo  # noqa: E402
 from humanseg.training.data.batch_geometry import (inside, letterbox_maps, placed_boxes, slot_points,  # noqa: E402
@@ -193,6 +194,16 @@ def test_held_out_clips_stay_out_of_training(tiny_dataset, capsys):
     assert "(no such clip: lp_d11)" in capsys.readouterr().out   # a mistyped name is said, not silently ignored
 
 
+def test_a_mistyped_held_out_clip_is_refused_before_decoding(tiny_dataset, tmp_path, capsys):
+    code = main(["train", "--model", "fast-portrait-prior", "--data", str(tiny_dataset), "--out", str(tmp_path / "run"),
+                 "--clip-share", "0.2", "--hold-out-clips", "c0,lp_d11", "--cache", str(tmp_path / "cache")])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "--hold-out-clips: no clip named lp_d11" in err and "clips: c0" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()
+
+
 def test_prior_batches_feed_a_fourth_channel_empty_wrong_or_moved(tiny_dataset):
     stores = load_training_stores(tiny_dataset, 64, torch.device("cpu"), threads=1, use_clips=True)
     assert stores.clips is not None and len(stores.clips) == 2
@@ -222,7 +233,6 @@ def test_adaptive_batches_use_the_runtime_canvas():
     from humanseg.runtime.canvas import adaptive_canvas
 
     shapes = set()
-    store = build_store([], 32) if False else None  # noqa: F841  (placeholder: stores come from the fixture)
     for aspect in (16 / 9, 9 / 16, 1.0):
         shapes.add(adaptive_canvas(round(1000 * aspect), 1000, 256 * 144, 16))
     assert shapes == {(256, 144), (144, 256), (192, 192)}
