@@ -18,76 +18,60 @@ def _number(text: str, kind):
     return value
 
 
-def probability(text: str) -> float:
-    value = _number(text, float)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
+def _checked(text: str, kind, ok, problem: str):
+    """`text` as a `kind` number for which ok(value) holds; otherwise the one-line error "<text> <problem>"."""
+    value = _number(text, kind)
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"{text} {problem}")
     return value
+
+
+def probability(text: str) -> float:
+    return _checked(text, float, lambda v: 0 <= v <= 1, "is not in [0, 1]")
 
 
 def refine_fraction(text: str) -> float:
     """--still-refine: a radius as a fraction of the photo's long side (runtime/postprocess.py)."""
     from .runtime.postprocess import MAX_REFINE_FRACTION
 
-    value = _number(text, float)
-    if not 0 < value <= MAX_REFINE_FRACTION:
-        raise argparse.ArgumentTypeError(f"{text} is not in (0, {MAX_REFINE_FRACTION}]")
-    return value
+    return _checked(text, float, lambda v: 0 < v <= MAX_REFINE_FRACTION, f"is not in (0, {MAX_REFINE_FRACTION}]")
 
 
 def zoom_share(text: str) -> float:
     """--still-zoom: a share of the photo (runtime/zoom.py)."""
     from .runtime.zoom import MAX_ZOOM_SHARE, MIN_ZOOM_SHARE
 
-    value = _number(text, float)
-    if not MIN_ZOOM_SHARE < value <= MAX_ZOOM_SHARE:
-        raise argparse.ArgumentTypeError(f"{text} is not in ({MIN_ZOOM_SHARE}, {MAX_ZOOM_SHARE}]")
-    return value
+    return _checked(text, float, lambda v: MIN_ZOOM_SHARE < v <= MAX_ZOOM_SHARE,
+                    f"is not in ({MIN_ZOOM_SHARE}, {MAX_ZOOM_SHARE}]")
 
 
 def non_negative_int(text: str) -> int:
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative; use 0 or more")
-    return value
+    return _checked(text, int, lambda v: v >= 0, "is negative; use 0 or more")
 
 
 def non_negative_float(text: str) -> float:
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative; use 0 or more")
-    return value
+    return _checked(text, float, lambda v: v >= 0, "is negative; use 0 or more")
 
 
 def positive_int(text: str) -> int:
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer; use 1 or more")
-    return value
+    return _checked(text, int, lambda v: v >= 1, "is not a positive integer; use 1 or more")
 
 
 def positive_float(text: str) -> float:
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not positive")
-    return value
+    return _checked(text, float, lambda v: v > 0, "is not positive")
 
 
 def _up_to(text: str, limit: float, unit: str) -> float:
-    value = non_negative_float(text)
-    if value > limit:
-        raise argparse.ArgumentTypeError(f"{text} is more than {limit:g} ({unit}); use 0 to {limit:g}")
-    return value
+    non_negative_float(text)
+    return _checked(text, float, lambda v: v <= limit, f"is more than {limit:g} ({unit}); use 0 to {limit:g}")
 
 
 def gate_radius(text: str) -> int:
     """--gate: an integer radius up to runtime/postprocess.py's MAX_GATE_PX, as the service."""
     from .runtime.postprocess import MAX_GATE_PX
 
-    value = non_negative_int(text)
-    if value > MAX_GATE_PX:
-        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_GATE_PX} (px); use 0 to {MAX_GATE_PX}")
-    return value
+    non_negative_int(text)
+    return _checked(text, int, lambda v: v <= MAX_GATE_PX, f"is more than {MAX_GATE_PX} (px); use 0 to {MAX_GATE_PX}")
 
 
 def blur_strength(text: str) -> float:
@@ -116,40 +100,27 @@ def still_scales(text: str) -> list[float]:
 
 
 def port_number(text: str) -> int:
-    value = _number(text, int)
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text} is not a port number (1-65535)")
-    return value
+    return _checked(text, int, lambda v: 1 <= v <= 65535, "is not a port number (1-65535)")
 
 
 def port_or_any(text: str) -> int:
     """A port number, or 0 for any free port."""
-    value = _number(text, int)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text} is not a port number (1-65535, or 0 for any free port)")
-    return value
+    return _checked(text, int, lambda v: 0 <= v <= 65535, "is not a port number (1-65535, or 0 for any free port)")
 
 
 def light_wrap_width(text: str) -> float:
-    value = _number(text, float)
-    if not 0 < value <= MAX_LIGHT_WRAP_WIDTH:
-        raise argparse.ArgumentTypeError(f"{text} is not in (0, {MAX_LIGHT_WRAP_WIDTH:g}] (% of the short side)")
-    return value
+    return _checked(text, float, lambda v: 0 < v <= MAX_LIGHT_WRAP_WIDTH,
+                    f"is not in (0, {MAX_LIGHT_WRAP_WIDTH:g}] (% of the short side)")
 
 
 def canvas_pixels(text: str) -> int:
     from .runtime.budget import MAX_CANVAS_PIXELS
 
-    value = positive_int(text)
-    if value > MAX_CANVAS_PIXELS:
-        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_CANVAS_PIXELS} pixels")
-    return value
+    positive_int(text)
+    return _checked(text, int, lambda v: v <= MAX_CANVAS_PIXELS, f"is more than {MAX_CANVAS_PIXELS} pixels")
 
 
 def camera_index(text: str) -> int:
     from .io.webcam import MAX_CAMERA_INDEX
 
-    value = non_negative_int(text)
-    if value > MAX_CAMERA_INDEX:
-        raise argparse.ArgumentTypeError(f"{text} is not a camera index (0 to {MAX_CAMERA_INDEX})")
-    return value
+    return _checked(text, int, lambda v: 0 <= v <= MAX_CAMERA_INDEX, f"is not a camera index (0 to {MAX_CAMERA_INDEX})")
