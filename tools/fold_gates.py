@@ -46,19 +46,26 @@ def calibration_photos(root: Path, count: int) -> list[Path]:
     return [photos[i] for i in sorted(set(picks))]
 
 
-def calibration_inputs(model: torch.nn.Module, photos: list[Path], budget: int) -> list[torch.Tensor]:
-    """Each photo twice: with an empty prior and with the model's own mask as the prior."""
-    inputs = []
+def calibration_inputs(model: torch.nn.Module, photos: list[Path], budget: int) -> tuple[list[torch.Tensor], int]:
+    """(each readable photo twice: with an empty prior and with the model's own mask as the prior; how many
+    photos could not be read and were skipped). FoldError when none can be read."""
+    inputs, skipped = [], 0
     model.eval()
     for path in photos:
-        frame = read_image(path)
+        try:
+            frame = read_image(path)
+        except HumansegError:   # one bad file does not stop the calibration; the count is printed
+            skipped += 1
+            continue
         size = adaptive_canvas(frame.shape[1], frame.shape[0], budget)
         canvas, _ = canvas_image(frame, size)
         empty = torch.from_numpy(model_input(canvas, 4))
         with torch.no_grad():
             own = model(empty).softmax(1)[0, 1].numpy()
         inputs += [empty, torch.from_numpy(model_input(canvas, 4, own))]
-    return inputs
+    if not inputs:
+        raise FoldError(f"none of the {len(photos)} calibration photos could be read")
+    return inputs, skipped
 
 
 def agreement(a: torch.nn.Module, b: torch.nn.Module, inputs: list[torch.Tensor]) -> tuple[float, float]:
@@ -75,7 +82,8 @@ def agreement(a: torch.nn.Module, b: torch.nn.Module, inputs: list[torch.Tensor]
 
 
 def fold_checkpoint(src: Path, photos: list[Path], budget: int, keep_context_gate: bool = False
-                    ) -> tuple[dict, float, float]:
+                    ) -> tuple[dict, float, float, int]:
+    """(the lean checkpoint, mean probability difference, mask IoU with the original, unreadable photos skipped)."""
     state = read_checkpoint(src)
     if state.get("model") != SOURCE_MODEL:
         raise FoldError(f"{src}: holds {state.get('model')}, not {SOURCE_MODEL}")
@@ -88,7 +96,7 @@ def fold_checkpoint(src: Path, photos: list[Path], budget: int, keep_context_gat
     except (RuntimeError, TypeError):   # tensors of another model, or kwargs this model does not take
         raise FoldError(f"{src}: its weights do not fit the {SOURCE_MODEL} {kwargs} it names; it is not a "
                         "checkpoint humanseg train wrote") from None
-    inputs = calibration_inputs(gated, photos, budget)
+    inputs, skipped = calibration_inputs(gated, photos, budget)
     lean_kwargs = {**kwargs, "context_gate": True} if keep_context_gate else dict(kwargs)
     lean = create_model(LEAN_MODEL, **lean_kwargs).eval()
     constants = gate_constants(gated, inputs)
@@ -97,9 +105,10 @@ def fold_checkpoint(src: Path, photos: list[Path], budget: int, keep_context_gat
     lean.load_state_dict(folded_state_dict(gated, constants))
     diff, iou = agreement(gated, lean, inputs)
     result = {k: v for k, v in state.items() if k not in ("optimizer", "state_dict")}
-    result.update(model=LEAN_MODEL, model_kwargs=lean_kwargs, state_dict=lean.state_dict(), training_runs=list(state.get("training_runs", [])) + [
-        {"gates_folded_from": str(src), "calibration_photos": len(photos), "samples": 0}])
-    return result, diff, iou
+    history = list(state.get("training_runs", []))
+    result.update(model=LEAN_MODEL, model_kwargs=lean_kwargs, state_dict=lean.state_dict(), training_runs=history + [
+        {"gates_folded_from": str(src), "calibration_photos": len(photos) - skipped, "samples": 0}])
+    return result, diff, iou, skipped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,16 +130,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.out.resolve() == args.src.resolve():
             raise FoldError(f"{args.out}: is the input; write the lean checkpoint to a new file")
         photos = calibration_photos(args.images, args.count)
-        state, diff, iou = fold_checkpoint(args.src, photos, args.pixels, args.keep_context_gate)
+        state, diff, iou, skipped = fold_checkpoint(args.src, photos, args.pixels, args.keep_context_gate)
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(args.out, buffer.getvalue())
     except (HumansegError, FoldError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{args.out}: {LEAN_MODEL} {json.dumps(state['model_kwargs'])}, gates of {args.src} folded at their averages over {len(photos)} photos "
-          f"(x2 priors); mean probability difference {diff:.4f}, mask IoU with the original {iou:.4f}; "
-          f"{state.get('training_samples', 0)} cumulative samples")
+    unread = f", {skipped} unreadable photos skipped" if skipped else ""
+    print(f"{args.out}: {LEAN_MODEL} {json.dumps(state['model_kwargs'])}, gates of {args.src} folded at their "
+          f"averages over {len(photos) - skipped} photos (x2 priors{unread}); mean probability difference "
+          f"{diff:.4f}, mask IoU with the original {iou:.4f}; {state.get('training_samples', 0)} cumulative samples")
     return 0
 
 

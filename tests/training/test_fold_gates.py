@@ -123,7 +123,18 @@ def test_the_tool_writes_a_lean_checkpoint_that_keeps_the_history(tmp_path):
     create_model("fast-portrait-prior-lean", context_gate=True).load_state_dict(state["state_dict"])
 
 
-@pytest.mark.parametrize("case", ["same_file", "missing", "other_model", "misfit", "no_photos"])
+def test_an_unreadable_photo_is_skipped_and_counted(tmp_path):
+    src, photos = tmp_path / "gated.pt", tmp_path / "photos"
+    _photos(photos)
+    (photos / "a" / "images" / "3.jpg").write_bytes(b"not a jpeg")
+    torch.save({"model": "fast-portrait-prior", "model_kwargs": {}, "state_dict": _gated().state_dict()}, src)
+    done = _tool(src, tmp_path / "lean.pt", "--images", photos)
+    assert done.returncode == 0, done.stderr
+    assert "over 3 photos (x2 priors, 1 unreadable photos skipped)" in done.stdout
+    assert torch.load(tmp_path / "lean.pt", weights_only=True)["training_runs"][-1]["calibration_photos"] == 3
+
+
+@pytest.mark.parametrize("case", ["same_file", "missing", "other_model", "misfit", "no_photos", "unreadable"])
 def test_the_tool_fails_in_one_line(tmp_path, case):
     src, photos, out = tmp_path / "gated.pt", tmp_path / "photos", tmp_path / "lean.pt"
     _photos(photos)
@@ -137,6 +148,9 @@ def test_the_tool_fails_in_one_line(tmp_path, case):
     elif case == "no_photos":
         photos = tmp_path / "empty"
         photos.mkdir()
+    elif case == "unreadable":
+        for photo in (photos / "a" / "images").iterdir():
+            photo.write_bytes(b"not a jpeg")
     if case != "missing":
         torch.save({"model": name, "model_kwargs": {}, "state_dict": weights}, src)
     before = src.read_bytes() if src.exists() else None
