@@ -55,7 +55,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip-share", type=float, default=d.clip_share,
                    help="share of each batch from video frames with teacher labels (real previous-frame masks)")
     p.add_argument("--hold-out-clips", default="",
-                   help="comma-separated clip names (file stems, e.g. lp_d11) kept out of training for evaluation")
+                   help="comma-separated clip names (file stems, e.g. lp_d11) kept out of training for evaluation; "
+                        "a name that is not a clip under <data>/pseudo is refused")
     p.add_argument("--distill-weight", type=float, default=d.distill_weight,
                    help="weight of the BCE to the mean teacher label (0: no distillation)")
     p.add_argument("--teacher-model", default=d.teacher_model,
