@@ -48,7 +48,7 @@ def effect_args(p):
     from .effects.backgrounds import MAX_BLUR_STRENGTH
     from .runtime.postprocess import MAX_FEATHER, MAX_GATE_PX
 
-    p.add_argument("--bg", default="blur",
+    p.add_argument("--bg", "--background", dest="bg", default="blur",
                    help="blur | color:#RRGGBB | transparent | mask | overlay | PATH to an image or video (an animated "
                         "GIF plays like a video) (default: blur)")
     p.add_argument("--blur-strength", type=blur_strength, default=None,
@@ -523,10 +523,30 @@ def install_hint(module: str | None, command: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line, like every other error of the command."""
+    """Usage errors in one line, like every other error of the command; an unknown option names the
+    command's closest options and points at that command's help."""
 
     def error(self, message: str):
         self.exit(2, f"humanseg: error: {message} (see `{self.prog} --help`)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(self, "commands", {}).get(getattr(namespace, "command", None), self)
+            command.error(f"unrecognized arguments: {' '.join(extras)}{_closest_options(command, extras)}")
+        return namespace
+
+
+def _closest_options(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """"; did you mean --bg?" for unknown options that look like one of the parser's, else ""."""
+    import difflib
+
+    known = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+    guesses = []
+    for extra in extras:
+        if extra.startswith("--"):
+            guesses += difflib.get_close_matches(extra.split("=")[0], known, n=1, cutoff=0.6)
+    return f"; did you mean {' or '.join(dict.fromkeys(guesses))}?" if guesses else ""
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):
@@ -542,11 +562,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="humanseg", description="Human segmentation: cut out, blur or replace backgrounds.")
     parser.add_argument("--version", action="version", version=f"humanseg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    commands = parser.commands = {}
     for name, (fn, help_text, groups) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         for group in groups:
             group(p)
         p.set_defaults(func=fn)
+        commands[name] = p
     return parser
 
 

@@ -217,6 +217,25 @@ def test_out_of_range_options_are_one_line_usage_errors(capsys, args, phrase):
     assert_one_line(err, phrase)
 
 
+@pytest.mark.parametrize("args, phrases", [
+    (["video", "a.mp4", "b.mp4", "--temporl", "flow"],
+     ["unrecognized arguments: --temporl flow", "did you mean --temporal?", "`humanseg video --help`"]),
+    (["image", "a.jpg", "b.jpg", "--bg-strength=3"], ["did you mean --blur-strength?", "`humanseg image --help`"]),
+    (["image", "a.jpg", "b.jpg", "--zzzz"], ["unrecognized arguments: --zzzz (see `humanseg image --help`)"]),
+])
+def test_an_unknown_option_names_the_closest_and_the_commands_help(capsys, args, phrases):
+    code, out, err = run_main(capsys, *args)
+    assert code == 2 and out == ""
+    assert_one_line(err, *phrases)
+    assert "did you mean" not in err or "--zzzz" not in err
+
+
+def test_background_is_another_name_for_bg(tmp_path, capsys):
+    from humanseg.cli import build_parser
+    a = build_parser().parse_args(["image", "in.jpg", "out.png", "--background", "color:#00ff00"])
+    assert a.bg == "color:#00ff00"
+
+
 def test_folder_input_with_a_file_as_output_is_a_one_line_error(tmp_path, capsys):
     (tmp_path / "in").mkdir()
     cv2.imwrite(str(tmp_path / "in" / "a.jpg"), np.zeros((20, 30, 3), np.uint8))
