@@ -7,7 +7,10 @@ For each temporal mode and (flow weight, consistency px) setting, with one model
 - lag: mIoU against the ground truth on fast synthetic pans of validation photos (every 12th pair of
   ../shared/data/val, scaled to a 640 px long side, panned sideways by a sine of 60 px amplitude and a
   24-frame period, up to 16 px a frame; the first 4 frames not scored), where a blend that trusts the warped
-  past too much would trail the person.
+  past too much would trail the person;
+- after a hard cut: 12 frames of one pan, then 12 of the next photo's (each consecutive pair of the pans), mIoU
+  of the first 8 frames after the cut, with the stream's scene-cut detection (the runtime's default) and
+  without it, where the old shot's mask lingering in the new one shows.
 A setting that flickers less but agrees less with the teachers or trails the pans is a trade, not a win.
 
     python benchmarks/temporal_fusion.py [--model portrait] [--threads 2] [--clip-frames 120]
@@ -33,6 +36,7 @@ from humanseg.runtime.temporal import CONSISTENCY_PX, FLOW_WEIGHT, TemporalFilte
 
 VAL = REPO.parent / "shared" / "data" / "val"
 PAN_AMPLITUDE, PAN_PERIOD, PAN_FRAMES, PAN_SKIP = 60, 24, 48, 4
+CUT_BEFORE, CUT_SCORED = 12, 8
 
 
 def parse_setting(text: str) -> tuple[str, float, float]:
@@ -56,10 +60,33 @@ def pan_clip(image: np.ndarray, label: np.ndarray) -> tuple[list[np.ndarray], li
     return frames, labels
 
 
-def stream_masks(segmenter: Segmenter, frames: list[np.ndarray], setting) -> list[np.ndarray]:
+def stream_masks(segmenter: Segmenter, frames: list[np.ndarray], setting, scene_cuts: bool = True
+                 ) -> list[np.ndarray]:
     mode, weight, consistency = setting
-    stream = SegmentStream(segmenter, TemporalFilter(mode, flow_weight=weight, consistency_px=consistency))
+    stream = SegmentStream(segmenter, TemporalFilter(mode, flow_weight=weight, consistency_px=consistency),
+                           scene_cuts)
     return [stream.segment(f) for f in frames]
+
+
+def cut_clips(pans) -> list[tuple[list[np.ndarray], list[np.ndarray]]]:
+    """(frames, labels of the frames after the cut): each pan's first frames, then the next pan's, resized."""
+    clips = []
+    for (frames_a, _), (frames_b, labels_b) in zip(pans, pans[1:]):
+        h, w = frames_a[0].shape[:2]
+        after = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames_b[:CUT_SCORED]]
+        labels = [cv2.resize(lab.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+                  for lab in labels_b[:CUT_SCORED]]
+        clips.append((frames_a[:CUT_BEFORE] + after, labels))
+    return clips
+
+
+def after_cut_miou(segmenter: Segmenter, clips, setting, scene_cuts: bool) -> float:
+    scores = SegmentationScores()
+    for frames, labels in clips:
+        masks = stream_masks(segmenter, frames, setting, scene_cuts)[CUT_BEFORE:]
+        for mask, label in zip(masks, labels):
+            scores.add(mask >= 0.5, label, detailed=False)
+    return scores.summary()["miou"] if clips else float("nan")
 
 
 def agreement(masks: list[np.ndarray], labels: dict[int, np.ndarray]) -> float:
@@ -88,9 +115,10 @@ def main() -> None:
     pans = [pan_clip(*read_pair(p)[:2]) for p in find_pairs(VAL)[::12]] if VAL.is_dir() else []
     print(f"model {a.model}; {len(heads)} talking-head clips ({a.clip_frames} frames), astronaut.mp4 "
           f"({len(astronaut)} frames), {len(pans)} pans of val photos ({PAN_FRAMES} frames, +-{PAN_AMPLITUDE} px)\n")
+    cuts = cut_clips(pans)
     print("| mode | flow weight | consistency px | astronaut flicker | talking heads flicker (geo. mean) | "
-          "teacher agreement | pans mIoU (GT) |")
-    print("|---|---|---|---|---|---|---|")
+          "teacher agreement | pans mIoU (GT) | after a cut, mIoU (GT): detected / not |")
+    print("|---|---|---|---|---|---|---|---|")
     for setting in settings:
         flickers, agreements = [], []
         for frames, labels in heads:
@@ -107,7 +135,8 @@ def main() -> None:
         pan_miou = pan_scores.summary()["miou"] if pans else float("nan")
         print(f"| {setting[0]} | {setting[1]:g} | {setting[2]:g} | "
               f"{flicker(stream_masks(segmenter, astronaut, setting), astronaut):.5f} | {head_flicker:.5f} | "
-              f"{head_agree:.4f} | {pan_miou:.4f} |", flush=True)
+              f"{head_agree:.4f} | {pan_miou:.4f} | {after_cut_miou(segmenter, cuts, setting, True):.4f} / "
+              f"{after_cut_miou(segmenter, cuts, setting, False):.4f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from .letterbox import ADAPTIVE_MAX_STRETCH, LetterboxBox
 from .postprocess import PostProcess, check_postprocess, color_guided_refine
 from .preprocess import canvas_image, check_frame, model_input, move_to_canvas, person_probability, to_frame
 from .session import ModelSession
-from .temporal import AUTO, TemporalFilter, resolve_temporal
+from .temporal import AUTO, TemporalFilter, is_scene_cut, resolve_temporal, thumbnail
 from .zoom import zoom_box
 
 PHOTO_RECIPES = ("full", "fast")
@@ -195,10 +195,11 @@ class Segmenter:
             return mask
         return post(mask, _frame_bgr8(frame, order) if post.refine else None)
 
-    def stream(self, temporal: str = AUTO) -> "SegmentStream":
+    def stream(self, temporal: str = AUTO, scene_cuts: bool = True) -> "SegmentStream":
         """A per-video object that carries temporal state from frame to frame. temporal: "auto" (the
-        default: AUTO_FOR_PRIOR_MODELS for 4-channel models, "flow" otherwise) or one of TEMPORAL_MODES."""
-        return SegmentStream(self, TemporalFilter(resolve_temporal(temporal, self.input_channels)))
+        default: AUTO_FOR_PRIOR_MODELS for 4-channel models, "flow" otherwise) or one of TEMPORAL_MODES.
+        scene_cuts: start again as at a first frame after a hard cut (runtime/temporal.is_scene_cut)."""
+        return SegmentStream(self, TemporalFilter(resolve_temporal(temporal, self.input_channels)), scene_cuts)
 
 
 class SegmentStream:
@@ -206,19 +207,24 @@ class SegmentStream:
 
     With a prior mode the canvas map this stream made for the previous frame (after fusion, before
     post-processing) is the 4th input channel of the next one: zeros at the first frame, moved onto
-    the new canvas when the canvas changes, 0 in the letterbox padding.
+    the new canvas when the canvas changes, 0 in the letterbox padding. With scene_cuts, a frame that differs
+    from the one before as two different shots do (temporal.is_scene_cut) is segmented as a first frame:
+    neither the previous mask nor the fusion carries the old shot into the new one. `cuts` counts them.
     """
 
-    def __init__(self, segmenter: Segmenter, temporal: TemporalFilter):
+    def __init__(self, segmenter: Segmenter, temporal: TemporalFilter, scene_cuts: bool = True):
         self.segmenter = segmenter
         self.temporal = temporal
+        self.scene_cuts = scene_cuts
+        self.cuts = 0
         self._previous: tuple[np.ndarray, LetterboxBox] | None = None
+        self._thumbnail: tuple[tuple, np.ndarray] | None = None   # (canvas shape, its thumbnail)
 
     def reset(self) -> None:
         """Forget the previous frames (a scene cut, another video): the next frame is segmented as a first one.
         Both the fused map and the previous mask fed to the model; `temporal.reset()` alone keeps the latter."""
         self.temporal.reset()
-        self._previous = None
+        self._previous = self._thumbnail = None
 
     def _prior(self, size: tuple[int, int], box: LetterboxBox) -> np.ndarray | None:
         if self._previous is None:
@@ -232,6 +238,13 @@ class SegmentStream:
         seg = self.segmenter
         check_postprocess(seg.postprocess)   # before the stream's state moves on
         canvas, box = seg.canvas_input(frame, order)
+        if self.scene_cuts and (self.temporal.prior or self.temporal.fusion != "none"):
+            now = thumbnail(canvas)
+            before = self._thumbnail
+            if before is not None and before[0] == canvas.shape and is_scene_cut(before[1], now):
+                self.reset()    # another canvas shape is not judged: the previous mask is moved onto it
+                self.cuts += 1
+            self._thumbnail = (canvas.shape, now)
         prior = self._prior((canvas.shape[1], canvas.shape[0]), box) if self.temporal.prior else None
         prob = self.temporal(seg.infer(canvas, prior), canvas)
         if self.temporal.prior:

@@ -36,6 +36,27 @@ AUTO_FOR_PLAIN_MODELS = "flow"
 # against 0.4 / 1 px, flicker on the 16 talking-head clips -7 % (prior+flow) and -12 % (flow), teacher
 # agreement within 0.0005, and on fast synthetic pans of val photos (GT masks) mIoU +0.0013 / -0.0002.
 FLOW_WEIGHT, CONSISTENCY_PX = 0.2, 2.0
+# A hard cut in a video (an edit, another camera) makes the previous mask wrong everywhere; a stream that sees
+# one starts again as at a first frame. Measure: the mean |gray difference| (0-255) of 32x18 thumbnails of two
+# consecutive canvases. On the 16 talking-head clips and the bundled clip at most 17, on fast synthetic pans of
+# val photos (16 px a frame) at most 28, between two different photos 57-101 (2026-12-07, 2,993 pairs and 20 cuts).
+SCENE_CUT_DIFFERENCE = 40.0
+THUMBNAIL_SIZE = (32, 18)
+
+
+def thumbnail(canvas_bgr: np.ndarray) -> np.ndarray:
+    """float32 32x18 (18x32 for a portrait canvas) gray thumbnail of a uint8 BGR canvas, for `is_scene_cut`."""
+    size = THUMBNAIL_SIZE if canvas_bgr.shape[1] >= canvas_bgr.shape[0] else THUMBNAIL_SIZE[::-1]
+    gray = cv2.cvtColor(canvas_bgr, cv2.COLOR_BGR2GRAY)
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def is_scene_cut(previous: np.ndarray | None, current: np.ndarray) -> bool:
+    """Whether two consecutive `thumbnail`s of canvases of one shape differ as two different shots do (canvases
+    of another shape are not judged: the stream moves its previous mask onto the new canvas instead)."""
+    if previous is None or previous.shape != current.shape:
+        return False
+    return float(np.abs(current - previous).mean()) > SCENE_CUT_DIFFERENCE
 
 
 def resolve_temporal(mode: str, input_channels: int) -> str:

@@ -270,6 +270,27 @@ def test_the_stream_feeds_its_previous_output(models):
     assert prior[box.y:box.y + box.height].max() > 0.5
 
 
+@pytest.mark.parametrize("scene_cuts", [True, False])
+def test_a_hard_cut_starts_the_stream_again(models, scene_cuts):
+    seg = Segmenter(models["prior"], threads=1)
+    rec = Recorder(seg)
+    stream = seg.stream("prior+flow", scene_cuts=scene_cuts)
+    frame, _ = rectangle_frame(640, 360)
+    rng = np.random.default_rng(0)
+    for _ in range(3):   # the same shot with sensor noise: never a cut
+        stream.segment(np.clip(frame.astype(int) + rng.integers(-8, 9, frame.shape), 0, 255).astype(np.uint8))
+    assert stream.cuts == 0 and rec.inputs[-1][0, 3].max() > 0.5
+    other = np.full_like(frame, 200)
+    other[40:320, 400:600] = 30          # another shot of the same size
+    stream.segment(other)
+    if scene_cuts:
+        assert stream.cuts == 1 and not rec.inputs[-1][0, 3].any()    # as a first frame: an empty previous mask
+    else:
+        assert stream.cuts == 0 and rec.inputs[-1][0, 3].max() > 0.5  # the old shot's mask fed on
+    stream.segment(other)
+    assert stream.cuts == (1 if scene_cuts else 0)
+
+
 def test_fusion_modes_do_not_feed_back_and_prior_modes_need_a_fourth_channel(models):
     four = Segmenter(models["prior"], threads=1)
     rec = Recorder(four)
