@@ -39,7 +39,8 @@ FLOW_WEIGHT, CONSISTENCY_PX = 0.2, 2.0
 # A hard cut in a video (an edit, another camera) makes the previous mask wrong everywhere; a stream that sees
 # one starts again as at a first frame. Measure: the mean |gray difference| (0-255) of 32x18 thumbnails of two
 # consecutive canvases. On the 16 talking-head clips and the bundled clip at most 17, on fast synthetic pans of
-# val photos (16 px a frame) at most 28, between two different photos 57-101 (2026-12-07, 2,993 pairs and 20 cuts).
+# val photos (16 px a frame) at most 28, between two different photos 57-101 (2026-12-07, 2,993 pairs and 20 cuts,
+# thumbnails of the whole frames; a canvas is the frame resized, so its thumbnail is nearly the same).
 SCENE_CUT_DIFFERENCE = 40.0
 THUMBNAIL_SIZE = (32, 18)
 
