@@ -246,6 +246,8 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
     Transparent() writes .webm (VP9 alpha), .mov (ProRes 4444) or a folder of PNGs. effect: as convert_image's.
     A still image (by its suffix; a one-frame GIF too) is refused with InputError: use convert_image. Mask
     options out of range are an InputError, as for convert_image.
+    Returns io/video.process_video's summary plus "scene_cuts": the hard cuts after which the stream started
+    again (SegmentStream.cuts).
     """
     from .io.animation import kind_of
     from .io.video import process_video
@@ -269,6 +271,7 @@ def convert_video(inp: str | Path, out: str | Path, effect=None, segmenter: Segm
                 rate = VideoReader(inp).info.fps
             layer.play_at(rate)
         layer = getattr(layer, "under", None)   # under finishing wrappers and CommentsBehind
-    return process_video(inp, out, lambda frame: effect(frame, stream.segment(frame)),
-                         transparent=isinstance(base_effect(effect), Transparent), progress=progress,
-                         keep_partial=keep_partial)
+    result = process_video(inp, out, lambda frame: effect(frame, stream.segment(frame)),
+                           transparent=isinstance(base_effect(effect), Transparent), progress=progress,
+                           keep_partial=keep_partial)
+    return {**result, "scene_cuts": stream.cuts}

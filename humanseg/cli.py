@@ -228,7 +228,9 @@ def cmd_video(a):
                            keep_partial=a.keep_partial)
     frames = f"{result['frames']} of {result['frames_expected']} frames, INCOMPLETE" if result.get("incomplete") \
         else f"{result['frames']} frames"
-    print(f"{result['output']} ({frames}{', audio copied' if result['audio_copied'] else ''})")
+    cuts = result.get("scene_cuts", 0)
+    print(f"{result['output']} ({frames}{', audio copied' if result['audio_copied'] else ''}"
+          f"{f', {cuts} scene cut' + ('s' if cuts > 1 else '') if cuts else ''})")
     return 1 if result.get("incomplete") else 0
 
 

@@ -583,3 +583,21 @@ def test_avi_rate_falls_back_from_timestamp_ticks():
     assert avi_rate(SimpleNamespace(average_rate=Fraction(30000, 1001), guessed_rate=None)) == Fraction(30000, 1001)
     assert avi_rate(SimpleNamespace(average_rate=None, guessed_rate=Fraction(25))) == 25
     assert avi_rate(SimpleNamespace(average_rate=Fraction(1000), guessed_rate=Fraction(90000))) == 30
+
+
+def test_a_hard_cut_is_counted_and_reported(tmp_path, segmenter, capsys):
+    from humanseg.cli import main
+
+    src = tmp_path / "cut.mp4"
+    first = np.full((64, 96, 3), 40, np.uint8)
+    first[10:60, 30:60] = 220
+    second = np.full((64, 96, 3), 210, np.uint8)
+    second[5:50, 50:90] = 20
+    with av.open(str(src), "w") as c:
+        v = c.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = 96, 64, "yuv420p"
+        encode_frames(c, v, [first] * 5 + [second] * 5)
+    result = convert_video(src, tmp_path / "out.mp4", Blur(), segmenter, progress=False)
+    assert result["frames"] == 10 and result["scene_cuts"] == 1
+    assert main(["video", str(src), str(tmp_path / "out2.mp4"), "--threads", "1"]) == 0
+    assert "(10 frames, 1 scene cut)" in capsys.readouterr().out
