@@ -62,16 +62,20 @@ def positive_float(text: str) -> float:
 
 
 def _up_to(text: str, limit: float, unit: str) -> float:
-    non_negative_float(text)
-    return _checked(text, float, lambda v: v <= limit, f"is more than {limit:g} ({unit}); use 0 to {limit:g}")
+    value = non_negative_float(text)
+    if value > limit:
+        raise argparse.ArgumentTypeError(f"{text} is more than {limit:g} ({unit}); use 0 to {limit:g}")
+    return value
 
 
 def gate_radius(text: str) -> int:
     """--gate: an integer radius up to runtime/postprocess.py's MAX_GATE_PX, as the service."""
     from .runtime.postprocess import MAX_GATE_PX
 
-    non_negative_int(text)
-    return _checked(text, int, lambda v: v <= MAX_GATE_PX, f"is more than {MAX_GATE_PX} (px); use 0 to {MAX_GATE_PX}")
+    value = non_negative_int(text)
+    if value > MAX_GATE_PX:
+        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_GATE_PX} (px); use 0 to {MAX_GATE_PX}")
+    return value
 
 
 def blur_strength(text: str) -> float:
@@ -116,8 +120,10 @@ def light_wrap_width(text: str) -> float:
 def canvas_pixels(text: str) -> int:
     from .runtime.budget import MAX_CANVAS_PIXELS
 
-    positive_int(text)
-    return _checked(text, int, lambda v: v <= MAX_CANVAS_PIXELS, f"is more than {MAX_CANVAS_PIXELS} pixels")
+    value = positive_int(text)
+    if value > MAX_CANVAS_PIXELS:
+        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_CANVAS_PIXELS} pixels")
+    return value
 
 
 def camera_index(text: str) -> int:

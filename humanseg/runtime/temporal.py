@@ -32,8 +32,8 @@ AUTO = "auto"
 AUTO_FOR_PRIOR_MODELS = "prior+flow"
 AUTO_FOR_PLAIN_MODELS = "flow"
 # Flow fusion's blend: out = FLOW_WEIGHT * new + (1 - FLOW_WEIGHT) * warped previous, where the forward and
-# backward flows agree within CONSISTENCY_PX. Chosen on the tenth default (2026-12-07, benchmarks/temporal_fusion.py; RESULTS.md):
-# against 0.4 / 1 px, flicker on the 16 talking-head clips -7 % (prior+flow) and -12 % (flow), teacher
+# backward flows agree within CONSISTENCY_PX. Chosen on the tenth default (2026-12-07,
+# benchmarks/temporal_fusion.py; RESULTS.md): against 0.4 / 1 px, flicker on the 16 talking-head clips -7 % (prior+flow) and -12 % (flow), teacher
 # agreement within 0.0005, and on fast synthetic pans of val photos (GT masks) mIoU +0.0013 / -0.0002.
 FLOW_WEIGHT, CONSISTENCY_PX = 0.2, 2.0
 # A hard cut in a video (an edit, another camera) makes the previous mask wrong everywhere; a stream that sees
