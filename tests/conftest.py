@@ -26,6 +26,18 @@ def person_like(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, n
     return img, mask
 
 
+def moving_person(h: int, w: int, t: float, rng: np.random.Generator) -> np.ndarray:
+    """One frame of a continuous shot: person_like's picture with its person moved sideways by t (0..1) of a
+    quarter of the width over the same background. Seed rng the same for every frame of a shot."""
+    img, mask = person_like(h, w, rng)
+    person = img[mask > 0][0]
+    bg = cv2.resize(np.random.default_rng(2).integers(0, 255, (max(1, h // 8), max(1, w // 8), 3), dtype=np.uint8),
+                    (w, h), interpolation=cv2.INTER_LINEAR)
+    shift = np.float32([[1, 0, round(t * w / 4) - w // 8], [0, 1, 0]])
+    bg[cv2.warpAffine(mask, shift, (w, h), flags=cv2.INTER_NEAREST) > 0] = person
+    return bg
+
+
 def write_teacher_label(path: Path, mask: np.ndarray) -> None:
     """A 2-teacher soft label as the shared data stores it (BGRA for OpenCV: B=G=R = probability,
     A = alpha), at a reduced size like the real ones: a blurred copy of the mask for both."""
@@ -83,11 +95,11 @@ def segmenter():
 
 def make_video(path: Path, n: int = 12, size: tuple[int, int] = (96, 64), fps: int = 10, audio: bool = True,
                pts: list[int] | None = None, codec: str = "libx264", rotation: int = 0) -> Path:
-    """A small test clip: a moving person-like blob; optional AAC tone; optional explicit pts (VFR)."""
+    """A small test clip, one continuous shot: a person-like blob moving sideways over a fixed background
+    (moving_person); optional AAC tone; optional explicit pts (VFR)."""
     import av
 
     w, h = size
-    rng = np.random.default_rng(1)
     with av.open(str(path), "w") as out:
         v = out.add_stream(codec, rate=fps)
         v.width, v.height = w, h
@@ -99,7 +111,7 @@ def make_video(path: Path, n: int = 12, size: tuple[int, int] = (96, 64), fps: i
             v.time_base = Fraction(1, 1000)
         a = out.add_stream("aac", rate=16000) if audio else None
         for i in range(n):
-            img, _ = person_like(h, w, rng)
+            img = moving_person(h, w, i / max(1, n - 1), np.random.default_rng(1))
             frame = av.VideoFrame.from_ndarray(img, format="bgr24")
             if pts is not None:
                 frame.pts, frame.time_base = pts[i], Fraction(1, 1000)

@@ -601,3 +601,11 @@ def test_a_hard_cut_is_counted_and_reported(tmp_path, segmenter, capsys):
     assert result["frames"] == 10 and result["scene_cuts"] == 1
     assert main(["video", str(src), str(tmp_path / "out2.mp4"), "--threads", "1"]) == 0
     assert "(10 frames, 1 scene cut)" in capsys.readouterr().out
+
+
+def test_the_test_clip_is_one_shot_so_video_tests_reach_the_fusion(tmp_path, segmenter):
+    """make_video's clip moves one person over one background: the stream must see no cut in it, or every video
+    test on it would restart the prior and fusion each frame and test less than it seems to."""
+    src = make_video(tmp_path / "shot.mp4", n=12)
+    result = convert_video(src, tmp_path / "out.mp4", Blur(), segmenter, progress=False)
+    assert result["frames"] == 12 and result["scene_cuts"] == 0
