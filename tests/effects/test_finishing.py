@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from humanseg import api, cli
+from humanseg import api, cli, cli_args
 from humanseg.effects import Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, describe
 from humanseg.effects.composite import composite
 from humanseg.effects.finishing import (LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH, Foreground, Harmonize, LightWrap,
@@ -205,8 +205,8 @@ def assert_one_line(err, phrase):
 
 
 def test_cli_defaults_agree_with_the_effects():
-    assert cli.FOREGROUND_METHODS == FOREGROUND_METHODS
-    assert (cli.LIGHT_WRAP_WIDTH, cli.MAX_LIGHT_WRAP_WIDTH) == (LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH)
+    assert cli_args.FOREGROUND_METHODS == FOREGROUND_METHODS
+    assert (cli_args.LIGHT_WRAP_WIDTH, cli_args.MAX_LIGHT_WRAP_WIDTH) == (LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH)
 
 
 @pytest.mark.parametrize("command", ["image", "video", "webcam"])
