@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Continue the shipped default on a lent GPU machine: two runs side by side on the one GPU (seeds 21
 # and 22; the first in bfloat16 autocast, the second in float32, so that a bf16 problem cannot cost
-# the whole window), both from humanseg/weights/portrait.onnx with the CPU runs' recipe, on the
+# the whole window), both from humanseg/weights/portrait.onnx with the recipe of run P1 that made the shipped
+# tenth version (Lovasz 0.5, teacher labels 1.0, 7 % people-free scenes), on the
 # compact data copy that tools/shrink_dataset.py writes to .gpu_data. Checkpoints, logs and the
 # config come back through $OUT; average and export them here (docs/training/fast_portrait_prior_gpu.md).
 #
@@ -21,8 +22,9 @@ MODEL=${MODEL:-$(python3 -c "from humanseg.training.onnx_weights import architec
 common=(--model "$MODEL" --init humanseg/weights/portrait.onnx --canvas adaptive --size 256x144
         --data .gpu_data --max-minutes "$MINUTES" --epochs 100000 --steps-per-epoch 100 --warmup-epochs 1
         --val-every 5 --checkpoint-minutes 1.5 --workers 6 --batch-size 128 --lr 0.001
-        --distill-weight 0.5 --synth-prob 0.25 --pseudo-share 0.1 --clip-share 0.05 --quarter-turn-prob 0.2
-        --small-person-prob 0.3 --side-cut-prob 0.1 --budget-scale 1,1.56 --self-prior-prob 0.3 --teacher-gate
+        --losses '{"ce": 0.5, "lovasz": 0.5}' --distill-weight 1.0 --synth-prob 0.25 --pseudo-share 0.1
+        --clip-share 0.05 --quarter-turn-prob 0.2 --small-person-prob 0.3 --side-cut-prob 0.1 --budget-scale 1,1.56
+        --self-prior-prob 0.3 --teacher-gate --empty-prob 0.07 --hold-out-backgrounds 0.5 --hard-share 0
         ${EXTRA:-})   # EXTRA: overrides (a CPU smoke test); the held-out clips are not in .gpu_data (--drop-clips)
 limit=$(python3 -c "print(int($MINUTES * 60 + 90))")
 OMP_NUM_THREADS=4 PYTHONUNBUFFERED=1 timeout "$limit" python3 -m humanseg train "${common[@]}" --seed 21 \

@@ -40,6 +40,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--side-cut-prob", type=float, default=d.side_cut_prob,
                    help="share of photos zoomed in and pushed 20-40%% of the width sideways, so the frame's side edge "
                         "cuts through the person, as a face half out of a webcam frame (default: %(default)s)")
+    p.add_argument("--keep-bottom-prob", type=float, default=d.keep_bottom_prob,
+                   help="of the photos that cut the person off at the bottom (close portraits), share placed so the "
+                        "photo's bottom edge stays on the canvas bottom, as the runtime shows them, instead of a "
+                        "random shift or zoom-out leaving padding under the cut body (default: %(default)s)")
     p.add_argument("--small-person-prob", type=float, default=d.small_person_prob,
                    help="share of whole pasted people placed small, 12-40%% of the canvas height, as people in "
                         "street scenes (default: %(default)s)")
@@ -161,7 +165,7 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
         canvas=a.canvas, stride=a.stride, clip_share=a.clip_share,
         hold_out_clips=[c.strip() for c in a.hold_out_clips.split(",") if c.strip()],
         webcam_prob=a.webcam_prob, quarter_turn_prob=a.quarter_turn_prob,
-        small_person_prob=a.small_person_prob, side_cut_prob=a.side_cut_prob, self_prior_prob=a.self_prior_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
+        small_person_prob=a.small_person_prob, side_cut_prob=a.side_cut_prob, keep_bottom_prob=a.keep_bottom_prob, self_prior_prob=a.self_prior_prob, budget_scale=_pair("--budget-scale", a.budget_scale), pseudo_share=a.pseudo_share, distill_weight=a.distill_weight,
         teacher_model=a.teacher_model, teacher_model_weight=a.teacher_model_weight,
         teacher_gate=a.teacher_gate, empty_prob=a.empty_prob, hard_share=a.hard_share,
         source_weights=_source_weights(a.source_weights), hold_out_backgrounds=a.hold_out_backgrounds,

@@ -25,6 +25,8 @@ class TrainConfig:
     quarter_turn_prob: float = 0.0       # share of photos turned 90 degrees (people lying down); 0: none
     small_person_prob: float = 0.0       # of whole pasted people, share placed small (12-40% of the canvas height)
     side_cut_prob: float = 0.0           # share of photos zoomed in and pushed sideways so a side edge cuts the person
+    keep_bottom_prob: float = 0.0        # of photos that cut the person off at the bottom, share whose bottom edge
+                                         # stays on the canvas bottom (no padding below the cut body)
     empty_prob: float = 0.0              # of pasted samples, share shown without the person: a people-free
                                          # scene whose target is background everywhere
     hard_share: float = 0.0              # share of the labelled samples drawn by each photo's recent loss

@@ -11,7 +11,7 @@ from ..errors import OptionError
 from ..runtime.budget import MAX_CANVAS_PIXELS
 from .config import TrainConfig
 
-SHARES = ("synth_prob", "webcam_prob", "empty_prob", "hold_out_backgrounds", "quarter_turn_prob", "small_person_prob", "side_cut_prob", "self_prior_prob", "hard_share",
+SHARES = ("synth_prob", "webcam_prob", "empty_prob", "hold_out_backgrounds", "quarter_turn_prob", "small_person_prob", "side_cut_prob", "keep_bottom_prob", "self_prior_prob", "hard_share",
           "pseudo_share", "clip_share", "portrait_share")
 AT_LEAST = {  # option: (smallest allowed value, is it an integer)
     "epochs": (1, True), "batch_size": (2, True), "stride": (1, True), "store_size": (32, True),

@@ -273,7 +273,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                              synth_prob=cfg.synth_prob, webcam_prob=cfg.webcam_prob, pseudo_share=cfg.pseudo_share,
                              clip_share=cfg.clip_share, prior=input_channels(model) == 4,
                              quarter_turn_prob=cfg.quarter_turn_prob, small_person_prob=cfg.small_person_prob,
-                             side_cut_prob=cfg.side_cut_prob, budget_scale=tuple(cfg.budget_scale),
+                             side_cut_prob=cfg.side_cut_prob, keep_bottom_prob=cfg.keep_bottom_prob,
+                             budget_scale=tuple(cfg.budget_scale),
                              teacher_gate=cfg.teacher_gate, empty_prob=cfg.empty_prob, hard_share=cfg.hard_share,
                              source_weights=dict(cfg.source_weights), matting=predicts_alpha(model))
     hard = HardExampleTracker(len(stores.labelled)) if cfg.hard_share > 0 else None

@@ -279,6 +279,35 @@ def test_side_cuts_are_off_by_default_and_push_the_person_onto_a_side_edge_when_
     assert edge_share[1.0] >= 0.8 and edge_share[1.0] > edge_share[0.0] + 0.3, edge_share
 
 
+def test_keep_bottom_is_off_by_default_and_keeps_a_cut_off_body_on_the_canvas_bottom_when_on(stores):
+    """The toy photos cut their person off at the bottom (a close portrait). A random shift up or zoom-out leaves
+    padding under the cut body, which the runtime's canvas never shows; with keep_bottom_prob 1 every such
+    sample keeps the body running off the canvas bottom edge."""
+    plain, again = make(stores, step=5), make(stores, step=5, keep_bottom_prob=0.0)
+    assert torch.equal(plain.x, again.x)  # the default draws nothing more: earlier runs stay reproducible
+    bottom_share = {}
+    for p in (0.0, 1.0):
+        touches = []
+        for step in range(8):
+            b = make(stores, step=step, keep_bottom_prob=p, synth_prob=0.0, canvas="adaptive")
+            touches += (b.labels[:, -1, :] == 1).any(1).tolist()   # person in the canvas's bottom row
+            assert set(torch.unique(b.labels).tolist()) <= {0, 1, IGNORE}
+        bottom_share[p] = sum(touches) / len(touches)
+    assert bottom_share[1.0] == 1.0 and bottom_share[0.0] < 0.9, bottom_share
+
+
+def test_keep_bottom_moves_only_cut_off_unturned_photos():
+    from humanseg.training.data.batch_geometry import letterbox_maps, slot_points
+
+    n = 64
+    boxes = torch.tensor([[0.0, 0.0, 40.0, 60.0]]).repeat(n, 1)      # a 40 x 60 photo at the slot's corner
+    cut_off = torch.arange(n) % 2 == 0
+    theta = letterbox_maps(boxes, 32, 48, torch.Generator().manual_seed(0), keep_bottom_prob=1.0, cut_off=cut_off)
+    bottom_y = slot_points(theta, 32, 48)[:, -1, :, 1]                 # slot y of the canvas's bottom row
+    assert bool((bottom_y[cut_off] < 60).all())       # inside the photo: no padding under the cut body
+    assert bool((bottom_y[~cut_off] > 60).any())      # the others still move freely, padding below some
+
+
 def test_budget_scale_draws_adaptive_canvases_within_the_scaled_budget(stores):
     settings = BatchSettings(size=(64, 48), canvas="adaptive", budget_scale=(1.0, 2.0))
     maker = BatchMaker(stores.labelled, 6, settings, 0, None, None)

@@ -45,7 +45,8 @@ def _inverse_similarity(scale, angle, shift_x, shift_y, flip, width: int, height
 
 def letterbox_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Generator, augment: bool = True,
                    scale=(0.75, 1.35), max_angle: float = 15.0, max_shift: float = 0.15,
-                   max_stretch: float = 0.0, quarter_turn_prob: float = 0.0, side_cut_prob: float = 0.0) -> torch.Tensor:
+                   max_stretch: float = 0.0, quarter_turn_prob: float = 0.0, side_cut_prob: float = 0.0,
+                   keep_bottom_prob: float = 0.0, cut_off: torch.Tensor | None = None) -> torch.Tensor:
     """Nx2x3 canvas -> slot maps; `boxes` Nx4 (x, y, w, h) content boxes in slot pixels.
 
     Without augmentation this is exactly the runtime's letterbox of the content box (with the same
@@ -53,10 +54,15 @@ def letterbox_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Gene
     share of the samples is first turned by 90 degrees, either way (people lying down, a phone held
     sideways without an orientation tag), and letterboxed at its turned size. side_cut_prob > 0: that share is
     zoomed in and pushed 20-40 % of the canvas width to the left or right, so the side edge cuts through the
-    person (a face half out of a webcam frame), with the photo still covering the canvas where it can."""
+    person (a face half out of a webcam frame), with the photo still covering the canvas where it can.
+    keep_bottom_prob > 0: of the samples whose photo cuts the person off at the bottom (`cut_off`, N bool) and are
+    not turned, that share is placed without rotation and shifted down where needed so the photo's bottom edge
+    stays on or below the canvas bottom: the body runs off the canvas edge as the runtime's adaptive canvas shows
+    such a photo, instead of ending above a band of padding."""
     n, device = boxes.shape[0], boxes.device
     x0, y0, w, h = boxes.unbind(1)
     to_slot = _letterbox_matrix(x0, y0, w, h, width, height, max_stretch)
+    turn = torch.zeros(n, dtype=torch.bool, device=device)
     if augment and quarter_turn_prob > 0:
         turn = torch.rand(n, generator=gen, device=device) < quarter_turn_prob
         clockwise = torch.rand(n, generator=gen, device=device) < 0.5
@@ -77,6 +83,13 @@ def letterbox_maps(boxes: torch.Tensor, width: int, height: int, gen: torch.Gene
         zoom = 1 + 2 * off + uniform(n, 0.0, 0.2, gen, device)      # wide enough to cover the shifted canvas
         tx = torch.where(cut, side * off * width, tx)
         s = torch.where(cut, zoom, s)
+    if keep_bottom_prob > 0 and cut_off is not None:  # drawn only when asked, as above
+        keep = cut_off & ~turn & (torch.rand(n, generator=gen, device=device) < keep_bottom_prob)
+        _, py, _, ph = placed_boxes(w, h, width, height, max_stretch)
+        # forward y' = s (y - cy) + cy + ty: the photo's bottom edge py + ph must land at y' >= height
+        low = height / 2 - s * (py + ph - height / 2)
+        ty = torch.where(keep, torch.maximum(ty, low), ty)
+        angle = torch.where(keep, torch.zeros_like(angle), angle)
     return (to_slot @ _inverse_similarity(s, angle, tx, ty, flip, width, height))[:, :2]
 
 

@@ -75,6 +75,7 @@ class BatchSettings:
     quarter_turn_prob: float = 0.0       # share of the photos (not pasted people) turned 90 degrees, either way
     small_person_prob: float = 0.0       # share of whole pasted people placed small (street-scene size)
     side_cut_prob: float = 0.0           # share of the photos zoomed and pushed so a side edge cuts the person
+    keep_bottom_prob: float = 0.0        # of photos that cut the person off at the bottom, share kept on the canvas bottom
     budget_scale: tuple[float, float] = (1.0, 1.0)  # adaptive: the batch's pixel budget x a factor in this range
     teacher_gate: bool = False           # with a human mask, the distillation target is the mask where they differ
     empty_prob: float = 0.0              # of pasted samples, share shown without the person (all background)
@@ -153,9 +154,10 @@ class BatchMaker:
         webcam = torch.rand(n, generator=gen, device=device) < webcam_p
 
         stretch = ADAPTIVE_MAX_STRETCH if cfg.canvas == "adaptive" else 0.0  # as the runtime places frames
-        plain_theta = letterbox_maps(s["boxes"], width, height, gen, max_stretch=stretch,
-                                     quarter_turn_prob=cfg.quarter_turn_prob, side_cut_prob=cfg.side_cut_prob)
         cut_off = s["person"][:, 3] >= s["boxes"][:, 1] + s["boxes"][:, 3] - 2  # the photo cuts the person off
+        plain_theta = letterbox_maps(s["boxes"], width, height, gen, max_stretch=stretch,
+                                     quarter_turn_prob=cfg.quarter_turn_prob, side_cut_prob=cfg.side_cut_prob,
+                                     keep_bottom_prob=cfg.keep_bottom_prob, cut_off=cut_off)
         small = None
         if cfg.small_person_prob > 0:  # drawn only when asked, so other settings keep their random streams
             small = torch.rand(n, generator=gen, device=device) < cfg.small_person_prob
