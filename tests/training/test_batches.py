@@ -264,36 +264,33 @@ def test_quarter_turns_are_off_by_default_and_keep_the_batch_contract_when_on(st
     assert bool((turned.labels == 1).any())
 
 
-def test_side_cuts_are_off_by_default_and_push_the_person_onto_a_side_edge_when_on(stores):
-    plain, again = make(stores, step=4), make(stores, step=4, side_cut_prob=0.0)
-    assert torch.equal(plain.x, again.x)  # the default draws nothing more: earlier runs stay reproducible
-    edge_share = {}
+def edge_shares(stores, option: str, touches_edge, steps: int, **kw) -> dict:
+    """{p: share of photo samples whose person touches the edge `touches_edge` (labels -> N bool) tests} for the
+    batch option at 0 and 1, after checking that the option's default draws nothing more (earlier runs stay
+    reproducible)."""
+    assert torch.equal(make(stores, step=steps).x, make(stores, step=steps, **{option: 0.0}).x)
+    shares = {}
     for p in (0.0, 1.0):
         touches = []
-        for step in range(6):
-            b = make(stores, step=step, side_cut_prob=p, synth_prob=0.0)
-            person = b.labels == 1
-            touches += (person[:, :, 0].any(1) | person[:, :, -1].any(1)).tolist()   # left or right column
+        for step in range(steps):
+            b = make(stores, step=step, synth_prob=0.0, **{option: p}, **kw)
+            touches += touches_edge(b.labels == 1).tolist()
             assert set(torch.unique(b.labels).tolist()) <= {0, 1, IGNORE}
-        edge_share[p] = sum(touches) / len(touches)
-    assert edge_share[1.0] >= 0.8 and edge_share[1.0] > edge_share[0.0] + 0.3, edge_share
+        shares[p] = sum(touches) / len(touches)
+    return shares
+
+
+def test_side_cuts_are_off_by_default_and_push_the_person_onto_a_side_edge_when_on(stores):
+    share = edge_shares(stores, "side_cut_prob", lambda person: person[:, :, 0].any(1) | person[:, :, -1].any(1), 6)
+    assert share[1.0] >= 0.8 and share[1.0] > share[0.0] + 0.3, share
 
 
 def test_keep_bottom_is_off_by_default_and_keeps_a_cut_off_body_on_the_canvas_bottom_when_on(stores):
     """The toy photos cut their person off at the bottom (a close portrait). A random shift up or zoom-out leaves
     padding under the cut body, which the runtime's canvas never shows; with keep_bottom_prob 1 every such
     sample keeps the body running off the canvas bottom edge."""
-    plain, again = make(stores, step=5), make(stores, step=5, keep_bottom_prob=0.0)
-    assert torch.equal(plain.x, again.x)  # the default draws nothing more: earlier runs stay reproducible
-    bottom_share = {}
-    for p in (0.0, 1.0):
-        touches = []
-        for step in range(8):
-            b = make(stores, step=step, keep_bottom_prob=p, synth_prob=0.0, canvas="adaptive")
-            touches += (b.labels[:, -1, :] == 1).any(1).tolist()   # person in the canvas's bottom row
-            assert set(torch.unique(b.labels).tolist()) <= {0, 1, IGNORE}
-        bottom_share[p] = sum(touches) / len(touches)
-    assert bottom_share[1.0] == 1.0 and bottom_share[0.0] < 0.9, bottom_share
+    share = edge_shares(stores, "keep_bottom_prob", lambda person: person[:, -1, :].any(1), 8, canvas="adaptive")
+    assert share[1.0] == 1.0 and share[0.0] < 0.9, share
 
 
 def test_keep_bottom_moves_only_cut_off_unturned_photos():
