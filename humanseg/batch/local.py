@@ -91,8 +91,12 @@ def _report_done(done, in_flight: dict, report) -> bool:
 
 
 def _stop_workers(executor: ProcessPoolExecutor) -> None:
-    """SIGTERM to every worker (each removes the temporary of the file it is making), then wait for them."""
+    """SIGTERM to every worker (each removes the temporary of the file it is making), then wait for them and for
+    the pool's manager thread. shutdown(wait=False) forgets that thread; were it still closing its wake-up pipe
+    when the interpreter exits, Python's own exit hook could write to the closed pipe and print a traceback after
+    our one-line message (a race of CPython's ProcessPoolExecutor, seen on 3.11 under Ctrl-C)."""
     processes = list((getattr(executor, "_processes", None) or {}).values())   # no public handle before 3.14
+    manager = getattr(executor, "_executor_manager_thread", None)
     executor.shutdown(wait=False, cancel_futures=True)
     for p in processes:
         if p.is_alive():
@@ -102,6 +106,8 @@ def _stop_workers(executor: ProcessPoolExecutor) -> None:
         p.join(max(0.0, deadline - time.monotonic()))
         if p.is_alive():
             p.kill()
+    if manager is not None:
+        manager.join(max(0.0, deadline - time.monotonic()) + 5)
 
 
 def _start_worker(settings: BatchSettings, threads: int, parent_pid: int) -> None:
