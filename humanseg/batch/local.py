@@ -115,7 +115,18 @@ def _start_worker(settings: BatchSettings, threads: int, parent_pid: int) -> Non
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    _use_thread_lock_for_progress_bars()
     _WORKER = FileWorker(settings, threads)
+
+
+def _use_thread_lock_for_progress_bars() -> None:
+    """tqdm makes a process-shared lock the first time a bar is made (the video reader makes one, disabled, per
+    clip); in a spawned worker that is a named semaphore, which a worker stopped by Ctrl-C leaves behind, and
+    Python's resource tracker then warns of 'leaked semaphore objects' after our one-line message. Workers
+    show no bars, so a thread lock does."""
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
 
 
 def _exit_on_sigterm(signum, frame):

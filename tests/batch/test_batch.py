@@ -172,6 +172,7 @@ def test_ctrl_c_stops_cleanly_with_whole_records(tmp_path):
     os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in a terminal does: the whole process group
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err[-3000:]
+    assert "leaked" not in err, err[-3000:]   # no resource-tracker warning after our one line
     lines = (out / "manifest.jsonl").read_text().splitlines()
     assert lines and all(json.loads(line)["status"] in ("done", "failed", "ignored") for line in lines)
     for record in map(json.loads, lines):
