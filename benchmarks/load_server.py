@@ -94,7 +94,7 @@ def main() -> None:
     busy = codes.get(503, 0)
     errors = sum(v for k, v in codes.items() if k not in (200, 503))
     lat = np.array(latencies) * 1e3
-    print(f"| clients | workers/queue | seconds | OK requests/s | p50 ms | p99 ms | 503 (back-pressure) | other errors | server peak RSS MB |")
+    print("| clients | workers/queue | seconds | OK requests/s | p50 ms | p99 ms | 503 (back-pressure) | other errors | server peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|")
     print(f"| {a.clients} | {a.workers}/{a.queue} | {wall:.1f} | {ok / wall:.1f} | {np.percentile(lat, 50):.1f} | "
           f"{np.percentile(lat, 99):.1f} | {busy} | {errors} | {rss:.0f} |")

@@ -223,8 +223,8 @@ def temporal_figures(models: dict, peer, tmp: Path, clip_frames: int, max_clips:
     for path in heads:
         clips.append((f"talking_heads/{path.stem}", lambda p=path: decode(p, clip_frames), path.stem))
     rows = []  # (clip, model, mode, flicker, teacher mIoU)
-    print(f"\n| clip | model | temporal mode | flicker (mean mask change on unchanged pixels) | teacher mIoU | "
-          f"segment ms/frame |")
+    print("\n| clip | model | temporal mode | flicker (mean mask change on unchanged pixels) | teacher mIoU | "
+          "segment ms/frame |")
     print("|---|---|---|---|---|---|")
     for label, load, stem in clips:
         frames = load()

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.suffixes import VIDEO_SUFFIXES
-from .backgrounds import Blur, Color, Image, MaskOnly, Overlay, Transparent, VideoBackground, parse_hex_color
+from .backgrounds import Blur, Color, Image, MaskOnly, Overlay, Transparent, VideoBackground
+from .effect import parse_hex_color
 from .comments import CommentsBehind
 
 __all__ = ["Blur", "Color", "Image", "VideoBackground", "Transparent", "MaskOnly", "Overlay", "CommentsBehind",

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .composite import composite
-from .effect import Effect, parse_hex_color, rgb_color, unit_value   # parse_hex_color: also for callers
+from .effect import Effect, rgb_color, unit_value
 
 MAX_BLUR_STRENGTH = 20.0   # % of the short side: wider blurs look no different (and 1e6 runs for minutes)
 

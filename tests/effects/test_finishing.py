@@ -6,7 +6,6 @@ import pytest
 
 from humanseg import api, cli, cli_args
 from humanseg.effects import Color, CommentsBehind, Image, MaskOnly, Overlay, Transparent, describe
-from humanseg.effects.composite import composite
 from humanseg.effects.finishing import (LIGHT_WRAP_WIDTH, MAX_LIGHT_WRAP_WIDTH, Foreground, Harmonize, LightWrap,
                                         PoissonBlend, base_effect, with_finishing)
 from humanseg.errors import InputError

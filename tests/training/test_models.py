@@ -1,5 +1,4 @@
 """One shared test class runs every registered model: adding a model adds its tests."""
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
