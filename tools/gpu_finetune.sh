@@ -19,7 +19,10 @@ python3 -c "import torch; print('torch', torch.__version__, torch.cuda.is_availa
 cat "$OUT/gpu.txt"
 # the shipped file's own architecture (fast-portrait-prior or fast-portrait-prior-wide), unless MODEL says
 MODEL=${MODEL:-$(python3 -c "from humanseg.training.onnx_weights import architecture_of as a; print(a('humanseg/weights/portrait.onnx')[0])")}
-common=(--model "$MODEL" --init humanseg/weights/portrait.onnx --canvas adaptive --size 256x144
+# and its kwargs, unless MODEL_KWARGS says (a wider network of the same architecture is grown from the file,
+# e.g. MODEL_KWARGS='{"hidden_scales": [1, 1, 2]}' for a photo model)
+MODEL_KWARGS=${MODEL_KWARGS:-$(python3 -c "import json; from humanseg.training.onnx_weights import architecture_of as a; print(json.dumps(a('humanseg/weights/portrait.onnx')[1]))")}
+common=(--model "$MODEL" --model-kwargs "$MODEL_KWARGS" --init humanseg/weights/portrait.onnx --canvas adaptive --size 256x144
         --data .gpu_data --max-minutes "$MINUTES" --epochs 100000 --steps-per-epoch 100 --warmup-epochs 1
         --val-every 5 --checkpoint-minutes 1.5 --workers 6 --batch-size 128 --lr 0.001
         --losses '{"ce": 0.5, "lovasz": 0.5}' --distill-weight 1.0 --synth-prob 0.25 --pseudo-share 0.1

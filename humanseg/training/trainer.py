@@ -32,6 +32,7 @@ from .models import create_model, input_channels, predicts_alpha
 from .validation import ValidationSet, validate
 from .plot import plot_log
 from .self_prior import use_own_prior
+from .widen import WidenError, widen_state_dict
 
 
 def pick_device(name: str) -> torch.device:
@@ -125,8 +126,14 @@ def _check_onnx_architecture(path: Path, arch: str, kwargs: dict, cfg: TrainConf
     if arch in getattr(model, "init_from", ()):
         _check_shared_tensors_fit(model, create_model(arch, **kwargs).state_dict(), path)
         return
-    if arch != cfg.model or kwargs != cfg.model_kwargs:
+    if arch != cfg.model:
         raise FileNotFoundError(f"{path}: holds {arch} {kwargs}, not {cfg.model} {cfg.model_kwargs}")
+    if kwargs != cfg.model_kwargs:   # the same architecture, wider: its weights are grown into the model
+        try:
+            widen_state_dict(create_model(arch, **kwargs).state_dict(), model)
+        except WidenError as exc:
+            raise FileNotFoundError(f"{path}: holds {arch} {kwargs}, which does not grow into {cfg.model_kwargs} "
+                                    f"({exc})") from None
 
 
 def _check_checkpoint_fits(model, state: dict, cfg: TrainConfig, path: Path) -> None:
@@ -163,6 +170,11 @@ def initial_weights(model, cfg: TrainConfig, calibration) -> dict:
             base = create_model(arch, **kwargs)
             load_onnx_weights(base, path, calibration)
             _load_shared_weights(model, base.state_dict(), path)
+        elif kwargs != cfg.model_kwargs:   # the same network, wider (checked above): same output to start from
+            base = create_model(arch, **kwargs)
+            load_onnx_weights(base, path, calibration)
+            model.load_state_dict(widen_state_dict(base.state_dict(), model))
+            print(f"{path}: grown from {kwargs} into {cfg.model_kwargs} (new channels read with zero weights)")
         else:
             load_onnx_weights(model, path, calibration)
         meta = onnx_metadata(path)

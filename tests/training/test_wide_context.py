@@ -71,3 +71,30 @@ def test_an_export_of_the_base_architecture_with_other_kwargs_is_refused_before_
     cfg = TrainConfig(model="fast-portrait-prior-wide", init=str(path))
     with pytest.raises(FileNotFoundError, match="tensors do not fit this model"):
         _check_init_file(cfg, create_model("fast-portrait-prior-wide"))
+
+
+def test_init_from_an_export_of_the_same_network_narrower_grows_it_with_the_same_output(tmp_path, capsys):
+    """`train --model-kwargs '{"hidden_scales": [1, 1, 2]}' --init portrait.onnx`: the shipped export is grown into
+    the wider network (no .pt of it needed), which starts from the same output."""
+    narrow = as_if_trained(create_model("fast-portrait-prior"))
+    path = tmp_path / "narrow.onnx"
+    export_onnx(narrow, path, (96, 64), {"architecture": "fast-portrait-prior", "training_samples": "77"})
+    kwargs = {"hidden_scales": [1, 1, 2]}
+    wide = create_model("fast-portrait-prior", **kwargs)
+    cfg = TrainConfig(model="fast-portrait-prior", model_kwargs=kwargs, init=str(path))
+    assert initial_weights(wide, cfg, calibration())["samples"] == 77
+    assert "grown from {} into" in capsys.readouterr().out
+    assert sum(p.numel() for p in wide.parameters()) > sum(p.numel() for p in narrow.parameters())
+    x = torch.rand(2, 4, 64, 96) * 2 - 1
+    with torch.no_grad():
+        assert float((wide.eval()(x) - narrow.eval()(x)).abs().max()) < 1e-4
+
+
+def test_init_from_an_export_of_a_wider_network_is_refused(tmp_path):
+    wide = as_if_trained(create_model("fast-portrait-prior", hidden_scales=[1, 1, 2]))
+    path = tmp_path / "wide.onnx"
+    export_onnx(wide, path, (96, 64), {"architecture": "fast-portrait-prior",
+                                       "model_kwargs": {"hidden_scales": [1, 1, 2]}})
+    narrow = create_model("fast-portrait-prior")
+    with pytest.raises(FileNotFoundError, match="does not grow into"):
+        initial_weights(narrow, TrainConfig(model="fast-portrait-prior", init=str(path)), calibration())
