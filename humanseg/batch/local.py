@@ -121,9 +121,9 @@ def _start_worker(settings: BatchSettings, threads: int, parent_pid: int) -> Non
 
 def _use_thread_lock_for_progress_bars() -> None:
     """tqdm makes a process-shared lock the first time a bar is made (the video reader makes one, disabled, per
-    clip); in a spawned worker that is a named semaphore, which a worker stopped by Ctrl-C leaves behind, and
-    Python's resource tracker then warns of 'leaked semaphore objects' after our one-line message. Workers
-    show no bars, so a thread lock does."""
+    clip); in a spawned worker that is a named semaphore, which a worker stopped by Ctrl-C leaves behind (it
+    leaves by os._exit in `_run`, which skips multiprocessing's finalizers), and Python's resource tracker then
+    warns of 'leaked semaphore objects' after our one-line message. Workers show no bars: a thread lock does."""
     from tqdm import tqdm
 
     tqdm.set_lock(threading.RLock())
