@@ -18,11 +18,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from humanseg.evaluation.metrics import ScoresBySource  # noqa: E402
 from humanseg.io.folders import find_pairs  # noqa: E402
+from humanseg.io.masks import read_person_mask, read_teacher_label  # noqa: E402
 
 CHANNELS = {"mediapipe_general": lambda s: s[..., 0], "rvm_alpha": lambda s: s[..., 1],
             "mean_of_both": lambda s: s.mean(-1)}
@@ -33,16 +33,15 @@ def score(root: Path) -> dict:
     missing = 0
     for pair in find_pairs(root):
         soft_path = pair.mask.parent.parent / "soft" / f"{pair.mask.stem}.png"
-        if not soft_path.is_file():
+        gt, soft = read_person_mask(pair.mask), read_teacher_label(soft_path)   # as the trainer reads them
+        if gt is None or soft is None:
             missing += 1
             continue
-        gt = np.array(Image.open(pair.mask).convert("L")) > 127
-        soft = np.array(Image.open(soft_path)).astype(np.float32) / 255
-        soft = cv2.resize(soft, gt.shape[::-1], interpolation=cv2.INTER_LINEAR)
+        soft = cv2.resize(soft.astype(np.float32) / 255, gt.shape[::-1], interpolation=cv2.INTER_LINEAR)
         source = pair.image.parent.parent.name
         for name, pick in CHANNELS.items():
             scores[name].add(pick(soft) >= 0.5, gt, source)
-    return {"missing_soft_labels": missing,
+    return {"missing_or_unreadable": missing,
             **{name: {"all": s.all.summary(), **s.per_source()} for name, s in scores.items()}}
 
 
@@ -61,8 +60,8 @@ def main() -> None:
         r = result[name]
         print(f"| {name} | {r['all']['miou']:.4f} | " + " | ".join(f"{r[s]['miou']:.4f}" for s in sources)
               + f" | {r['all']['boundary_f']:.4f} |")
-    if result["missing_soft_labels"]:
-        print(f"({result['missing_soft_labels']} photos without a teacher label left out)")
+    if result["missing_or_unreadable"]:
+        print(f"({result['missing_or_unreadable']} photos without a readable mask and teacher label left out)")
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))
 
